@@ -1,0 +1,89 @@
+/**
+ * Reads DRBD state from the best live source, or from a saved file.
+ * Live order: the kernel's generic-netlink `drbd` family (no process
+ * forked, has sync progress on every generation), then `drbdsetup events2
+ * --now --statistics`, then /proc/drbd.
+ */
+import { readFile } from 'node:fs/promises';
+import { HastorError } from '../errors.js';
+import { runLocal } from '../sys/local-exec.js';
+import { parseEvents2 } from './events2.js';
+import { readDrbdStatusNetlink } from './netlink-status.js';
+import { parseProcDrbd } from './proc-drbd.js';
+import { parseStatusJson } from './status-json.js';
+import type { DrbdStatus } from './status-model.js';
+
+export type LiveSource = 'auto' | 'netlink' | 'events2' | 'proc';
+export type FileFormat = 'proc' | 'events2' | 'json';
+
+export interface ReadLiveStatusOptions {
+  source?: LiveSource;
+  /** Where /proc/drbd lives (tests point it elsewhere). */
+  procPath?: string;
+  /** The drbdsetup executable. */
+  drbdsetup?: string;
+  timeoutMs?: number;
+}
+
+/** No source could be read: the module is not loaded, or every reader failed. */
+export class DrbdUnavailableError extends HastorError {
+  readonly attempts: readonly { source: LiveSource; error: unknown }[];
+
+  constructor(attempts: readonly { source: LiveSource; error: unknown }[]) {
+    const tried = attempts.map((a) => `${a.source}: ${(a.error as Error)?.message ?? String(a.error)}`).join('; ');
+    super('E_DRBD_UNAVAILABLE', `cannot read DRBD state (${tried}). Is the drbd kernel module loaded (modprobe drbd)?`);
+    this.attempts = attempts;
+  }
+}
+
+async function readProc(procPath: string): Promise<DrbdStatus> {
+  return parseProcDrbd(await readFile(procPath, 'utf8'));
+}
+
+async function readEvents2Now(drbdsetup: string, timeoutMs: number): Promise<DrbdStatus> {
+  const { stdout } = await runLocal([drbdsetup, 'events2', '--now', '--statistics', 'all'], { timeoutMs });
+  return parseEvents2(stdout);
+}
+
+/** Errors that mean "try the next source", not "this source is broken". */
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof HastorError)) return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+  return ['E_NO_DRBD_FAMILY', 'E_NATIVE', 'E_COMMAND'].includes(error.code);
+}
+
+export async function readLiveStatus(options: ReadLiveStatusOptions = {}): Promise<DrbdStatus> {
+  const procPath = options.procPath ?? '/proc/drbd';
+  const drbdsetup = options.drbdsetup ?? 'drbdsetup';
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const readers: Record<Exclude<LiveSource, 'auto'>, () => Promise<DrbdStatus>> = {
+    netlink: () => readDrbdStatusNetlink(),
+    events2: () => readEvents2Now(drbdsetup, timeoutMs),
+    proc: () => readProc(procPath),
+  };
+  const source = options.source ?? 'auto';
+  if (source !== 'auto') return readers[source]();
+
+  const attempts: { source: LiveSource; error: unknown }[] = [];
+  for (const name of ['netlink', 'events2', 'proc'] as const) {
+    try {
+      return await readers[name]();
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      attempts.push({ source: name, error });
+    }
+  }
+  throw new DrbdUnavailableError(attempts);
+}
+
+/** Parses a saved capture (support bundles, bug reports). */
+export async function readStatusFile(path: string, format: FileFormat): Promise<DrbdStatus> {
+  const text = await readFile(path, 'utf8');
+  switch (format) {
+    case 'proc':
+      return parseProcDrbd(text);
+    case 'events2':
+      return parseEvents2(text);
+    case 'json':
+      return parseStatusJson(text);
+  }
+}

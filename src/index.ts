@@ -1,0 +1,20 @@
+/** hastor's public API: re-exported names only. */
+export * from './errors.js';
+export { packageRoot, packageVersion } from './package-root.js';
+export * from './drbd/states.js';
+export * from './drbd/status-model.js';
+export * from './drbd/status-report.js';
+export { parseProcDrbd } from './drbd/proc-drbd.js';
+export { parseEvents2, readEvents2 } from './drbd/events2.js';
+export { parseStatusText } from './drbd/status-text.js';
+export { parseStatusJson } from './drbd/status-json.js';
+export { readDrbdStatusNetlink } from './drbd/netlink-status.js';
+export {
+  readLiveStatus,
+  readStatusFile,
+  DrbdUnavailableError,
+  type LiveSource,
+  type FileFormat,
+  type ReadLiveStatusOptions,
+} from './drbd/read-status.js';
+export { runLocal, type RunOptions, type RunResult } from './sys/local-exec.js';

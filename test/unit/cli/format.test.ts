@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes, formatDuration, formatSyncAmounts, progressBar, table } from '../../../src/cli/format.js';
+
+describe('CLI formatting', () => {
+  it('formats bytes with binary units', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(256 * 2 ** 20)).toBe('256 MiB');
+    expect(formatBytes(3 * 2 ** 40)).toBe('3 TiB');
+  });
+
+  it('shows sync amounts in one unit', () => {
+    expect(formatSyncAmounts(51900 * 2 ** 20, 409584 * 2 ** 20)).toBe('51900 MiB of 409584 MiB');
+    expect(formatSyncAmounts(28 * 1024, 512 * 1024)).toBe('28 KiB of 512 KiB');
+  });
+
+  it('formats durations as h:mm:ss', () => {
+    expect(formatDuration(1347)).toBe('0:22:27');
+    expect(formatDuration(90061)).toBe('25:01:01');
+  });
+
+  it('draws a bar proportional to the percent, clamped', () => {
+    expect(progressBar(50, 10)).toBe('[#####.....]');
+    expect(progressBar(150, 4)).toBe('[####]');
+    expect(progressBar(-3, 4)).toBe('[....]');
+  });
+
+  it('aligns table columns', () => {
+    expect(table(['A', 'BB'], [['xxx', 'y']])).toBe('A    BB\nxxx  y');
+  });
+});
