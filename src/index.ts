@@ -5,6 +5,7 @@ export * from './drbd/states.js';
 export * from './drbd/status-model.js';
 export * from './drbd/status-report.js';
 export { parseProcDrbd } from './drbd/proc-drbd.js';
+export { parseDrbd9ProcPeer, type Drbd9ProcPeer, type ActivityLogBlocked } from './drbd/proc-drbd-peer.js';
 export { parseEvents2, readEvents2 } from './drbd/events2.js';
 export { parseStatusText } from './drbd/status-text.js';
 export { parseStatusJson } from './drbd/status-json.js';
