@@ -38,7 +38,10 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
       writeErr: (text) => void stderr.write(text),
     })
     .addHelpText('after', '\nExit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 refused by a safety rule,\n5 lock timeout, 6 command failed on a node, 7 DRBD not available. See docs/cli.md.');
-  program.addCommand(statusCommand(context).exitOverride());
+  for (const command of [statusCommand(context)]) {
+    // addCommand() does not pass output and exit settings down; copy them.
+    program.addCommand(command.copyInheritedSettings(program));
+  }
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

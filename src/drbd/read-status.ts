@@ -40,9 +40,22 @@ async function readProc(procPath: string): Promise<DrbdStatus> {
   return parseProcDrbd(await readFile(procPath, 'utf8'));
 }
 
-async function readEvents2Now(drbdsetup: string, timeoutMs: number): Promise<DrbdStatus> {
-  const { stdout } = await runLocal([drbdsetup, 'events2', '--now', '--statistics', 'all'], { timeoutMs });
-  return parseEvents2(stdout);
+/** True when the loaded module is DRBD 8.x, whose events2 prints placeholder peer ids and names. */
+async function moduleIsDrbd8(procPath: string): Promise<boolean> {
+  try {
+    const head = (await readFile(procPath, 'utf8')).slice(0, 64);
+    return /^version: 8\./.test(head);
+  } catch {
+    return false;
+  }
+}
+
+async function readEvents2Now(drbdsetup: string, procPath: string, timeoutMs: number): Promise<DrbdStatus> {
+  const [{ stdout }, drbd84] = await Promise.all([
+    runLocal([drbdsetup, 'events2', '--now', '--statistics', 'all'], { timeoutMs }),
+    moduleIsDrbd8(procPath),
+  ]);
+  return parseEvents2(stdout, { drbd84 });
 }
 
 /** Errors that mean "try the next source", not "this source is broken". */
@@ -57,7 +70,7 @@ export async function readLiveStatus(options: ReadLiveStatusOptions = {}): Promi
   const timeoutMs = options.timeoutMs ?? 10_000;
   const readers: Record<Exclude<LiveSource, 'auto'>, () => Promise<DrbdStatus>> = {
     netlink: () => readDrbdStatusNetlink(),
-    events2: () => readEvents2Now(drbdsetup, timeoutMs),
+    events2: () => readEvents2Now(drbdsetup, procPath, timeoutMs),
     proc: () => readProc(procPath),
   };
   const source = options.source ?? 'auto';
@@ -82,6 +95,7 @@ export async function readStatusFile(path: string, format: FileFormat): Promise<
     case 'proc':
       return parseProcDrbd(text);
     case 'events2':
+      // Saved captures from 8.4 carry the same placeholders; a resource-level hint is not available, so keep them.
       return parseEvents2(text);
     case 'json':
       return parseStatusJson(text);
