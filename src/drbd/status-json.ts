@@ -8,13 +8,10 @@
 import { z } from 'zod';
 import { ParseError } from '../errors.js';
 import { CONNECTION_STATES, DISK_STATES, REPLICATION_STATES, ROLES } from './states.js';
-import { syncProgress } from './events2.js';
+import { KIB, MIB_PER_SECOND, SECTOR, syncProgress } from './drbdsetup-fields.js';
 import { emptyStatus, type DeviceCounters, type DrbdStatus, type ResourceStatus } from './status-model.js';
 
 const SOURCE = 'drbdsetup status --json';
-const KIB = 1024n;
-const SECTOR = 512n;
-const MIB_PER_SECOND = 1024 * 1024;
 /** drbdsetup prints this when it cannot estimate (no progress in the last window). */
 const ETA_UNKNOWN = 987654321;
 

@@ -11,12 +11,14 @@
  * Established, volume 0 of a single volume, minor); the defaults below put
  * them back. Older drbd-utils do not wrap: every object on one line.
  */
-import { ParseError } from '../errors.js';
 import type { ConnectionState, ReplicationState } from './states.js';
 import {
+  applyDeviceCounters,
+  applyPeerDeviceCounters,
   applyTypedField,
   CONNECTION_KEYS,
   DEVICE_KEYS,
+  fail as failAt,
   PEER_DEVICE_KEYS,
   parseUint,
   RESOURCE_KEYS,
@@ -29,7 +31,7 @@ import {
   type FieldContext,
   type PeerDeviceValues,
   type ResourceValues,
-} from './events2.js';
+} from './drbdsetup-fields.js';
 import { emptyStatus, type DeviceCounters, type DrbdStatus, type ResourceStatus } from './status-model.js';
 
 const SOURCE = 'drbdsetup status';
@@ -89,9 +91,7 @@ export function parseStatusText(text: string, options: StatusTextOptions = {}): 
     // Blank lines separate resources; `# No currently configured DRBD found.` is a comment.
     if (content.length === 0 || content.startsWith('#')) continue;
     const ctx: FieldContext = { source: SOURCE, line: index + 1, excerpt: raw };
-    const fail = (reason: string): never => {
-      throw new ParseError(reason, { source: SOURCE, line: index + 1, excerpt: raw });
-    };
+    const fail = (reason: string): never => failAt(ctx, reason);
     const indent = raw.length - content.length;
     for (let i = 0; i < indent; i++) if (raw.charCodeAt(i) !== 32) fail('indentation must be spaces');
     const tokens = content.split(/ +/);
@@ -194,12 +194,7 @@ function toModel(r: TextResource, options: StatusTextOptions): ResourceStatus {
     devices: r.devices.map((d) => {
       const v = d.values;
       const counters: DeviceCounters = {};
-      if (v.readBytes !== undefined) counters.diskReadBytes = v.readBytes;
-      if (v.writtenBytes !== undefined) counters.diskWrittenBytes = v.writtenBytes;
-      if (v.activityLogWrites !== undefined) counters.activityLogWrites = v.activityLogWrites;
-      if (v.bitmapWrites !== undefined) counters.bitmapWrites = v.bitmapWrites;
-      if (v.upperPending !== undefined) counters.applicationPending = v.upperPending;
-      if (v.lowerPending !== undefined) counters.localPending = v.lowerPending;
+      applyDeviceCounters(counters, v);
       if (writeOrdering !== undefined) counters.writeOrdering = writeOrdering;
       return {
         // Only volume 0 of a single-volume resource goes unprinted.
@@ -233,10 +228,7 @@ function toModel(r: TextResource, options: StatusTextOptions): ResourceStatus {
           const outOfSyncBytes = p.outOfSyncBytes ?? (statistics ? 0n : null);
           const resyncSuspended = p.resyncSuspended ?? 'no';
           const counters: DeviceCounters = {};
-          if (p.receivedBytes !== undefined) counters.networkReceivedBytes = p.receivedBytes;
-          if (p.sentBytes !== undefined) counters.networkSentBytes = p.sentBytes;
-          if (p.pending !== undefined) counters.peerPending = p.pending;
-          if (p.unacked !== undefined) counters.unacked = p.unacked;
+          applyPeerDeviceCounters(counters, p);
           return {
             volume: pd.volume ?? 0,
             replicationState,
