@@ -6,7 +6,19 @@ export * from './drbd/status-model.js';
 export * from './drbd/status-report.js';
 export { parseProcDrbd } from './drbd/proc-drbd.js';
 export { parseDrbd9ProcPeer, type Drbd9ProcPeer, type ActivityLogBlocked } from './drbd/proc-drbd-peer.js';
-export { parseEvents2, readEvents2 } from './drbd/events2.js';
+export {
+  parseEvents2,
+  parseEvents2Line,
+  readEvents2,
+  Events2State,
+  UNKNOWN_MINOR,
+  EVENTS2_ACTIONS,
+  EVENTS2_OBJECTS,
+  type Events2Event,
+  type Events2Options,
+  type Events2Update,
+  type ReadEvents2Options,
+} from './drbd/events2.js';
 export { parseStatusText } from './drbd/status-text.js';
 export { parseStatusJson } from './drbd/status-json.js';
 export { readDrbdStatusNetlink } from './drbd/netlink-status.js';
