@@ -61,7 +61,8 @@ async function readEvents2Now(drbdsetup: string, procPath: string, timeoutMs: nu
 /** Errors that mean "try the next source", not "this source is broken". */
 function isUnavailable(error: unknown): boolean {
   if (!(error instanceof HastorError)) return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
-  return ['E_NO_DRBD_FAMILY', 'E_NATIVE', 'E_COMMAND'].includes(error.code);
+  // E_DRBD_NETLINK covers EPERM for a non-root user: events2 or /proc/drbd may still work.
+  return ['E_NO_DRBD_FAMILY', 'E_DRBD_NETLINK', 'E_NATIVE', 'E_COMMAND'].includes(error.code);
 }
 
 export async function readLiveStatus(options: ReadLiveStatusOptions = {}): Promise<DrbdStatus> {
