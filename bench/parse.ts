@@ -69,7 +69,7 @@ for (const c of cases) {
   };
 }
 
-console.log('parser            input      runs   p50 ms   p99 ms   MB/s');
+console.log(`${'parser'.padEnd(24)}${'bytes'.padStart(9)}${'runs'.padStart(7)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'MB/s'.padStart(7)}`);
 for (const [name, f] of Object.entries(figures)) {
   console.log(
     `${name.padEnd(24)}${String(f.inputBytes).padStart(9)}${String(f.runs).padStart(7)}${f.p50Ms.toFixed(3).padStart(9)}${f.p99Ms.toFixed(3).padStart(9)}${f.mbPerSecond.toFixed(1).padStart(7)}`,

@@ -11,7 +11,7 @@ import { parseEvents2 } from './events2.js';
 import { readDrbdStatusNetlink } from './netlink-status.js';
 import { parseProcDrbd } from './proc-drbd.js';
 import { parseStatusJson } from './status-json.js';
-import type { DrbdStatus } from './status-model.js';
+import type { DrbdStatus, SyncProgress } from './status-model.js';
 
 export type LiveSource = 'auto' | 'netlink' | 'events2' | 'proc';
 export type FileFormat = 'proc' | 'events2' | 'json';
@@ -65,12 +65,64 @@ function isUnavailable(error: unknown): boolean {
   return ['E_NO_DRBD_FAMILY', 'E_DRBD_NETLINK', 'E_NATIVE', 'E_COMMAND'].includes(error.code);
 }
 
+/**
+ * DRBD 8.4's netlink state carries exact resync bit counts but no speed, ETA
+ * or version; /proc/drbd has them and costs no fork. Fills what netlink left
+ * empty, matching devices by minor; never overrides a netlink figure.
+ */
+export function addProcDetails(status: DrbdStatus, proc: DrbdStatus): DrbdStatus {
+  const procSyncByMinor = new Map<number, SyncProgress>();
+  for (const resource of proc.resources) {
+    const minor = resource.devices[0]?.minor;
+    const sync = resource.connections[0]?.peerDevices[0]?.sync;
+    if (minor !== undefined && sync) procSyncByMinor.set(minor, sync);
+  }
+  const resources = status.resources.map((resource) => ({
+    ...resource,
+    connections: resource.connections.map((connection) => ({
+      ...connection,
+      peerDevices: connection.peerDevices.map((peerDevice, index) => {
+        const device = resource.devices.find((d) => d.volume === peerDevice.volume) ?? resource.devices[index];
+        const fromProc = device ? procSyncByMinor.get(device.minor) : undefined;
+        if (!peerDevice.sync || !fromProc) return peerDevice;
+        const sync = peerDevice.sync;
+        const speed = sync.speedBytesPerSecond ?? fromProc.speedBytesPerSecond;
+        return {
+          ...peerDevice,
+          sync: {
+            ...sync,
+            speedBytesPerSecond: speed,
+            averageSpeedBytesPerSecond: sync.averageSpeedBytesPerSecond ?? fromProc.averageSpeedBytesPerSecond,
+            wantBytesPerSecond: sync.wantBytesPerSecond ?? fromProc.wantBytesPerSecond,
+            etaSeconds:
+              sync.etaSeconds ?? (speed !== null && speed > 0 ? Math.round(Number(sync.remainingBytes) / speed) : fromProc.etaSeconds),
+            stalled: sync.stalled || fromProc.stalled,
+          },
+        };
+      }),
+    })),
+  }));
+  return { ...status, version: status.version ?? proc.version, resources };
+}
+
+async function readNetlinkWithProcDetails(procPath: string): Promise<DrbdStatus> {
+  const status = await readDrbdStatusNetlink();
+  let proc: DrbdStatus;
+  try {
+    proc = parseProcDrbd(await readFile(procPath, 'utf8'));
+  } catch {
+    // The details are a bonus: netlink's own state stands without them.
+    return status;
+  }
+  return addProcDetails(status, proc);
+}
+
 export async function readLiveStatus(options: ReadLiveStatusOptions = {}): Promise<DrbdStatus> {
   const procPath = options.procPath ?? '/proc/drbd';
   const drbdsetup = options.drbdsetup ?? 'drbdsetup';
   const timeoutMs = options.timeoutMs ?? 10_000;
   const readers: Record<Exclude<LiveSource, 'auto'>, () => Promise<DrbdStatus>> = {
-    netlink: () => readDrbdStatusNetlink(),
+    netlink: () => readNetlinkWithProcDetails(procPath),
     events2: () => readEvents2Now(drbdsetup, procPath, timeoutMs),
     proc: () => readProc(procPath),
   };
