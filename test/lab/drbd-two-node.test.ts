@@ -202,6 +202,11 @@ describe('state read three ways', () => {
     const report = JSON.parse(out.stdout) as { source: string; devices: unknown[] };
     expect(report.source).toBe('proc');
     expect(report.devices).toMatchObject([{ minor: 0, role: 'Primary', peerRole: 'Secondary', diskState: 'UpToDate', connectionState: 'Connected' }]);
+    // Without --source, the live system is read over netlink (the drbd family exists here).
+    const auto = JSON.parse((await node1.execOk([GUEST_NODE, cli, 'status', '--json'])).stdout) as { source: string; version: string | null; devices: unknown[] };
+    expect(auto.source).toBe('netlink');
+    expect(auto.version).toBe('8.4.11');
+    expect(auto.devices).toMatchObject([{ minor: 0, resource: 'r0', role: 'Primary', peerRole: 'Secondary', diskState: 'UpToDate', connectionState: 'Connected' }]);
   });
 });
 
