@@ -33,3 +33,13 @@ export {
   type ReadLiveStatusOptions,
 } from './drbd/read-status.js';
 export { runLocal, type RunOptions, type RunResult } from './sys/local-exec.js';
+export {
+  LocalExecutor,
+  SshExecutor,
+  shellQuote,
+  onNode,
+  type Executor,
+  type ExecOptions,
+  type WriteFileOptions,
+  type SshTarget,
+} from './sys/executor.js';

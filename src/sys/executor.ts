@@ -1,0 +1,168 @@
+/**
+ * Where a command runs: this machine, a node over ssh, or (in the lab) a UML
+ * guest. Everything above src/sys talks to an Executor, never to execa or
+ * ssh directly, so one code path serves a local node, a remote one and tests.
+ *
+ * Root: commands that need it ask with `{ root: true }`; an executor whose
+ * user is not root prefixes `sudo -n` (never a password prompt, never a root
+ * login as the design).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { CommandError } from '../errors.js';
+import { runLocal, type RunOptions, type RunResult } from './local-exec.js';
+
+export interface ExecOptions extends RunOptions {
+  /** Run as root (sudo -n when the executor's user is not root). */
+  root?: boolean;
+}
+
+export interface WriteFileOptions {
+  root?: boolean;
+  /** Octal permission bits, e.g. 0o600 for a file holding a shared secret. */
+  mode?: number;
+}
+
+export interface Executor {
+  /** The node's name as shown in messages (its `uname -n` once known). */
+  readonly node: string;
+  run(argv: readonly string[], options?: ExecOptions): Promise<RunResult>;
+  readFile(path: string, options?: { root?: boolean }): Promise<string>;
+  /** Replaces the file atomically (temp file + rename in the same directory). */
+  writeFile(path: string, content: string, options?: WriteFileOptions): Promise<void>;
+}
+
+/** Tags a CommandError with the node it happened on, so messages say where. */
+export function onNode<T>(node: string, promise: Promise<T>): Promise<T> {
+  return promise.catch((error: unknown) => {
+    if (error instanceof CommandError && error.node === undefined) {
+      throw new CommandError(`${node}: ${error.message}`, {
+        argv: error.argv,
+        exitCode: error.exitCode,
+        stderr: error.stderr,
+        node,
+        cause: error.cause,
+      });
+    }
+    throw error;
+  });
+}
+
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+function tempSibling(path: string): string {
+  return `${path}.hastor-${randomBytes(4).toString('hex')}`;
+}
+
+/** This machine. */
+export class LocalExecutor implements Executor {
+  readonly node: string;
+
+  constructor(node = 'local') {
+    this.node = node;
+  }
+
+  run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
+    const { root, ...runOptions } = options;
+    // sudo resets the environment: set LC_ALL again on its far side.
+    const full = root && !isRoot() ? ['sudo', '-n', '--', 'env', 'LC_ALL=C', ...argv] : [...argv];
+    return onNode(this.node, runLocal(full, runOptions));
+  }
+
+  async readFile(path: string, options: { root?: boolean } = {}): Promise<string> {
+    if (options.root && !isRoot()) return (await this.run(['cat', '--', path], { root: true })).stdout;
+    return readFile(path, 'utf8');
+  }
+
+  async writeFile(path: string, content: string, options: WriteFileOptions = {}): Promise<void> {
+    if (options.root && !isRoot()) {
+      await writeViaShell(this, path, content, options);
+      return;
+    }
+    await mkdir(dirname(path), { recursive: true });
+    const temp = tempSibling(path);
+    await writeFile(temp, content, { mode: options.mode ?? 0o644 });
+    await rename(temp, path);
+  }
+}
+
+/**
+ * Writes through a shell on the target (sudo or ssh): content on stdin, the
+ * path as a positional argument, never interpolated into the script.
+ */
+async function writeViaShell(executor: Executor, path: string, content: string, options: WriteFileOptions): Promise<void> {
+  const mode = (options.mode ?? 0o644).toString(8);
+  const script = 'set -e; t="$1.hastor-$$"; umask 077; cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1"';
+  await executor.run(['sh', '-c', script, 'hastor-write', path, mode], { root: options.root ?? false, input: content });
+}
+
+/** POSIX single-quoting: the remote side of ssh always hands the command to a shell. */
+export function shellQuote(argument: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(argument)) return argument;
+  return `'${argument.replaceAll("'", `'\\''`)}'`;
+}
+
+export interface SshTarget {
+  host: string;
+  /** The unprivileged login user; omit to use ssh's default (config/current user). */
+  user?: string;
+  port?: number;
+  /** Extra `-o Key=Value` options (e.g. from the cluster definition). */
+  options?: Record<string, string>;
+  /** A folder for the connection-sharing socket (ControlPath); keeps repeated commands fast. */
+  controlDir?: string;
+  /** The ssh client binary. */
+  ssh?: string;
+}
+
+/**
+ * A node over OpenSSH: keys from ssh-agent (BatchMode, no password prompts),
+ * argv quoted for the remote shell, sudo -n for root unless the login is root.
+ */
+export class SshExecutor implements Executor {
+  readonly node: string;
+  private readonly target: SshTarget;
+
+  constructor(target: SshTarget, node = target.host) {
+    this.target = target;
+    this.node = node;
+  }
+
+  /** The ssh argv that runs `argv` on the target (exported for tests and --dry-run). */
+  sshArgv(argv: readonly string[], root = false): string[] {
+    const t = this.target;
+    const options: Record<string, string> = {
+      BatchMode: 'yes',
+      ...(t.controlDir
+        ? { ControlMaster: 'auto', ControlPath: `${t.controlDir}/%C`, ControlPersist: '60' }
+        : {}),
+      ...t.options,
+    };
+    // LC_ALL=C remotely too (parsers expect untranslated words), set after sudo's env reset.
+    const localized = ['env', 'LC_ALL=C', ...argv];
+    const remote = root && t.user !== 'root' ? ['sudo', '-n', '--', ...localized] : localized;
+    return [
+      t.ssh ?? 'ssh',
+      ...Object.entries(options).flatMap(([key, value]) => ['-o', `${key}=${value}`]),
+      ...(t.port === undefined ? [] : ['-p', String(t.port)]),
+      ...(t.user === undefined ? [] : ['-l', t.user]),
+      '--',
+      t.host,
+      remote.map(shellQuote).join(' '),
+    ];
+  }
+
+  run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
+    const { root, ...runOptions } = options;
+    return onNode(this.node, runLocal(this.sshArgv(argv, root ?? false), runOptions));
+  }
+
+  async readFile(path: string, options: { root?: boolean } = {}): Promise<string> {
+    return (await this.run(['cat', '--', path], { root: options.root ?? false })).stdout;
+  }
+
+  async writeFile(path: string, content: string, options: WriteFileOptions = {}): Promise<void> {
+    await writeViaShell(this, path, content, options);
+  }
+}
