@@ -21,6 +21,7 @@ export {
 } from './drbd/events2.js';
 export { parseStatusText } from './drbd/status-text.js';
 export { parseStatusJson } from './drbd/status-json.js';
+export * from './drbd/config/index.js';
 export { readDrbdStatusNetlink, watchDrbdNetlink } from './drbd/netlink-status.js';
 export { NoDrbdFamilyError, DrbdNetlinkError } from './drbd/genl/errors.js';
 export { decodeDrbdStatusDump, applyDrbdEvent, DrbdStatusTracker } from './drbd/genl/status-tracker.js';
