@@ -45,7 +45,11 @@ mount -t tmpfs -o mode=1777 tmpfs $R/dev/shm
 mount -t tmpfs -o mode=0755 tmpfs $R/run
 mount -t tmpfs -o mode=1777 tmpfs $R/tmp
 # The repository read-only (fresh view of host files, no copy-up), the lab dir read-write.
-mount --bind "$LAB_ROOT" "$R$LAB_ROOT" && mount -o remount,bind,ro "$R$LAB_ROOT"
+# The repository may live under a path the guest covers with its own tmpfs
+# (a clone in /tmp): create the mount point inside that tmpfs first.
+mkdir -p "$R$LAB_ROOT" 2>/dev/null
+mount --bind "$LAB_ROOT" "$R$LAB_ROOT" || fail "bind repository $LAB_ROOT"
+mount -o remount,bind,ro "$R$LAB_ROOT" || fail "remount repository read-only"
 mkdir -p "$R$LAB_DIR" 2>/dev/null
 mount --bind "$LAB_DIR" "$R$LAB_DIR" || fail "bind lab dir"
 
