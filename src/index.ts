@@ -44,3 +44,4 @@ export {
   type WriteFileOptions,
   type SshTarget,
 } from './sys/executor.js';
+export * from './lvm/index.js';
