@@ -8,6 +8,7 @@
 export const ROLES = ['Primary', 'Secondary', 'Unknown'] as const;
 export type Role = (typeof ROLES)[number];
 
+// In the kernel's enum drbd_disk_state order (DRBD 9): the netlink decoder indexes it.
 export const DISK_STATES = [
   'Diskless',
   'Attaching',
@@ -22,7 +23,7 @@ export const DISK_STATES = [
 ] as const;
 export type DiskState = (typeof DISK_STATES)[number];
 
-/** Replication states (DRBD 9 `replication:`; on 8.x a subset of `cs:`). */
+/** Replication states (DRBD 9 `replication:`; on 8.x a subset of `cs:`), in enum drbd_repl_state order: the netlink decoder indexes it. */
 export const REPLICATION_STATES = [
   'Off',
   'Established',

@@ -12,6 +12,7 @@
  * drbd` shows version 1, header size 8, max attribute 24, group `events`.
  */
 
+import { DISK_STATES, REPLICATION_STATES } from '../states.js';
 import { endianness } from 'node:os';
 
 export const DRBD_FAMILY_NAME = 'drbd';
@@ -222,37 +223,11 @@ export const CONN_NAMES_9 = [
 
 /** enum drbd_repl_state of DRBD 9 starts at L_OFF = C_CONNECTED = 9. */
 export const REPL_STATE_BASE_9 = 9;
-export const REPL_NAMES_9 = [
-  'Off',
-  'Established',
-  'StartingSyncS',
-  'StartingSyncT',
-  'WFBitMapS',
-  'WFBitMapT',
-  'WFSyncUUID',
-  'SyncSource',
-  'SyncTarget',
-  'VerifyS',
-  'VerifyT',
-  'PausedSyncS',
-  'PausedSyncT',
-  'Ahead',
-  'Behind',
-] as const;
+// The vocabulary in states.ts is kept in the kernel's enum order, so it is the table.
+export const REPL_NAMES_9 = REPLICATION_STATES;
 
 /** enum drbd_disk_state of DRBD 9 (D_DETACHING inserted at 2, protocol 110). */
-export const DISK_NAMES_9 = [
-  'Diskless',
-  'Attaching',
-  'Detaching',
-  'Failed',
-  'Negotiating',
-  'Inconsistent',
-  'Outdated',
-  'DUnknown',
-  'Consistent',
-  'UpToDate',
-] as const;
+export const DISK_NAMES_9 = DISK_STATES;
 
 /** Netlink integers (and the packed state word) are in host byte order. */
 export const HOST_LITTLE_ENDIAN = endianness() === 'LE';
