@@ -45,3 +45,5 @@ export {
   type SshTarget,
 } from './sys/executor.js';
 export * from './lvm/index.js';
+export * from './drbd/lifecycle/index.js';
+export * from './stack/index.js';

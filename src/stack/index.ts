@@ -1,0 +1,22 @@
+/** What spans nodes and layers: the cluster, the DRBD resource lifecycle, runtime safety rules, drift. */
+export { Cluster, ClusterStepError, type ClusterNode, type ClusterOptions, type NodeOutcome, type StepOptions } from './cluster.js';
+export { ActionError, ResourceStateError, type Action, type FileWrite, type OperationResult } from './actions.js';
+export {
+  DrbdResource,
+  type CreateOptions,
+  type DeleteOptions,
+  type DrbdResourceOptions,
+  type DualPrimaryOptions,
+  type EndDualPrimaryOptions,
+  type InvalidateOptions,
+  type LifecycleTimeouts,
+  type NodesOption,
+  type OperationOptions,
+  type PromoteOptions,
+  type VerifyNodeReport,
+  type VerifyOptions,
+  type VerifyResult,
+} from './drbd-resource.js';
+export { RUNTIME_RULES, checkOverrides, type RuntimeRule } from './runtime-safety.js';
+export { detectDrift, type DriftItem, type DriftKind, type DriftReport, type NodeDriftInfo } from './drift.js';
+export type { UpperLayerCheck, UpperLayerVerdict } from './upper-layer.js';

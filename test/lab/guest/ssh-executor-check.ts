@@ -1,0 +1,66 @@
+/**
+ * Guest side (node2): hastor's SshExecutor against node1's sshd, as an
+ * unprivileged user with sudo -n, keys only from ssh-agent (SSH_AUTH_SOCK in
+ * the environment), BatchMode. Prints one JSON object: what each step gave,
+ * or the error it raised, so the host test asserts on the real outcomes.
+ *
+ * usage: ssh-executor-check.js --host 10.99.0.1 --user hastor --known-hosts FILE
+ *          --control-dir DIR --write-path PATH --forbidden-path PATH
+ */
+import { CommandError } from '../../../src/errors.js';
+import { DrbdNode } from '../../../src/drbd/lifecycle/drbd-node.js';
+import { SshExecutor, type SshTarget } from '../../../src/sys/executor.js';
+import { Cluster } from '../../../src/stack/cluster.js';
+import { errorInfo, option, parseArgs, toJson } from './cli-args.js';
+
+interface Failure {
+  error: ReturnType<typeof errorInfo> & { exitCode: number | null; stderr: string };
+}
+
+async function attempt<T>(step: () => Promise<T>): Promise<{ value: T } | Failure> {
+  try {
+    return { value: await step() };
+  } catch (error) {
+    return {
+      error: {
+        ...errorInfo(error),
+        exitCode: error instanceof CommandError ? error.exitCode : null,
+        stderr: error instanceof CommandError ? error.stderr : '',
+      },
+    };
+  }
+}
+
+const args = parseArgs(process.argv.slice(2));
+const host = option(args, 'host', '10.99.0.1');
+const knownHosts = option(args, 'known-hosts', '/root/.ssh/known_hosts');
+const writePath = option(args, 'write-path', '/etc/drbd.d/hastor-ssh-test.conf');
+const forbiddenPath = option(args, 'forbidden-path', '/etc/hastor-ssh-test.conf');
+// Host keys are checked against the file the test wrote: no trust on first use.
+const sshOptions = { UserKnownHostsFile: knownHosts, StrictHostKeyChecking: 'yes', ConnectTimeout: '10' };
+const target: SshTarget = { host, user: option(args, 'user', 'hastor'), options: sshOptions, controlDir: option(args, 'control-dir', '/run/hastor-ssh') };
+const ssh = new SshExecutor(target, 'node1');
+
+// Quotes, $, backquotes, a newline and shell operators must arrive as one argument, unchanged.
+const nasty = `it's "$HOME" \`id\` ; echo pwned | cat & \n*`;
+const content = `# written through SshExecutor as ${target.user} with sudo -n\nresource "x y" { net { shared-secret "a'b\\"c"; } }\n`;
+
+const report = {
+  sshAuthSock: process.env['SSH_AUTH_SOCK'] ?? null,
+  whoami: await attempt(async () => (await ssh.run(['id', '-un'])).stdout.trim()),
+  uidViaSudo: await attempt(async () => (await ssh.run(['id', '-u'], { root: true })).stdout.trim()),
+  argv: await attempt(async () => (await ssh.run(['printf', '%s', nasty])).stdout),
+  nasty,
+  cluster: await attempt(async () => (await Cluster.connect([{ name: 'node1', executor: ssh }])).names),
+  versions: await attempt(async () => new DrbdNode(ssh).versions()),
+  statusOfAbsentResource: await attempt(async () => new DrbdNode(ssh).status('hastor-absent')),
+  write: await attempt(async () => ssh.writeFile(writePath, content, { root: true, mode: 0o640 })),
+  readBack: await attempt(async () => ssh.readFile(writePath, { root: true })),
+  content,
+  stat: await attempt(async () => (await ssh.run(['stat', '-c', '%U %G %a', writePath])).stdout.trim()),
+  readWithoutRoot: await attempt(async () => ssh.readFile(writePath)),
+  writeOutsideRule: await attempt(async () => ssh.writeFile(forbiddenPath, 'no\n', { root: true })),
+  forbiddenExists: await attempt(async () => (await ssh.run(['test', '-e', forbiddenPath], { okExitCodes: [0, 1] })).exitCode === 0),
+  rootLogin: await attempt(async () => (await new SshExecutor({ ...target, user: 'root', controlDir: undefined }).run(['id', '-un'])).stdout.trim()),
+};
+process.stdout.write(`${toJson(report)}\n`);

@@ -1,0 +1,77 @@
+/**
+ * hastor's Executor over a lab node: argv runs through the node's agent, so
+ * the library's own code paths (CommandError, okExitCodes, root writes) are
+ * what the lab tests exercise. The agent runs as root in the guest, so
+ * `root` needs no sudo here; SshExecutor's sudo path is proven separately
+ * (ssh-executor.test.ts).
+ */
+import { CommandError } from '../../../src/errors.js';
+import type { ExecOptions, Executor, WriteFileOptions } from '../../../src/sys/executor.js';
+import type { RunResult } from '../../../src/sys/local-exec.js';
+import type { LabNode } from './lab-node.js';
+
+export interface LabExecutorCall {
+  node: string;
+  argv: readonly string[];
+  root: boolean;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface LabExecutorOptions {
+  /** Sees every command with its output (to record captures or debug a test). */
+  onCall?: (call: LabExecutorCall) => void;
+}
+
+const WRITE_SCRIPT = 'set -e; t="$1.hastor-$$"; umask 077; cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1"';
+
+export class LabExecutor implements Executor {
+  readonly node: string;
+
+  constructor(
+    private readonly lab: LabNode,
+    private readonly options: LabExecutorOptions = {},
+  ) {
+    this.node = lab.name;
+  }
+
+  async run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
+    const result = await this.lab.exec(argv, {
+      timeoutMs: options.timeoutMs ?? 60_000,
+      env: { LC_ALL: 'C' },
+      ...(options.input === undefined ? {} : { stdin: options.input }),
+    });
+    this.options.onCall?.({
+      node: this.node,
+      argv: [...argv],
+      root: options.root ?? false,
+      exitCode: result.exitCode,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      durationMs: result.durationMs,
+    });
+    const ok = options.okExitCodes ?? [0];
+    if (result.timedOut || result.exitCode === null || !ok.includes(result.exitCode)) {
+      const why = result.timedOut ? `timed out after ${options.timeoutMs ?? 60_000} ms` : result.exitCode === null ? `killed by ${result.signal}` : `exited with ${result.exitCode}`;
+      const first = result.stderr.trim().split('\n')[0] ?? '';
+      throw new CommandError(`${this.node}: ${argv.join(' ')}: ${why}${first ? `: ${first}` : ''}`, {
+        argv,
+        exitCode: result.exitCode,
+        stderr: result.stderr,
+        node: this.node,
+      });
+    }
+    return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
+  }
+
+  async readFile(path: string, options: { root?: boolean } = {}): Promise<string> {
+    return (await this.run(['cat', '--', path], { root: options.root ?? false })).stdout;
+  }
+
+  async writeFile(path: string, content: string, options: WriteFileOptions = {}): Promise<void> {
+    const mode = (options.mode ?? 0o644).toString(8);
+    await this.run(['sh', '-c', WRITE_SCRIPT, 'hastor-write', path, mode], { root: options.root ?? false, input: content });
+  }
+}
