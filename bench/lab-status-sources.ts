@@ -1,50 +1,129 @@
 /**
- * `npm run bench:lab`: how long one read of live DRBD state takes through each
- * source hastor has — the addon's generic-netlink socket, `drbdsetup events2
- * --now --statistics` (a fork), and /proc/drbd — inside a real UML node with
- * one connected resource. Side by side in one run; prints a table and writes
- * bench/results/lab-status-sources.json.
+ * `npm run bench:lab`: one read of the live DRBD status of 1 and of 32
+ * resources, inside a real UML node (DRBD 8.4.11), through each source:
+ * the addon's netlink socket kept open (DrbdNetlinkReader), netlink opened
+ * per read (readDrbdStatusNetlink), `drbdsetup status --verbose
+ * --statistics` spawned per read, and /proc/drbd. Side by side in one run,
+ * reads interleaved; prints a table and writes
+ * bench/results/lab-status-sources.json. Goal (issue 4): netlink at least 20x
+ * faster than a drbdsetup process per read.
  */
-import { connected, createLv, createVg, defineResource, loadModules, resource, waitForProc } from '../test/lab/drbd-scenario.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLv, createVg, loadModules, procWords, renderRes84, resource, type ResourceSpec } from '../test/lab/drbd-scenario.js';
 import { startLab } from '../test/lab/harness/lab.js';
+import type { LabNode } from '../test/lab/harness/lab-node.js';
 import { percentile, saveResult } from './machine.js';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 200);
+const COUNTS = [1, 32] as const;
+const LV_MIB = 8;
+const SOURCES = ['netlinkReader', 'netlinkFresh', 'drbdsetupStatus', 'procDrbd'] as const;
+type Source = (typeof SOURCES)[number];
+const LABELS: Record<Source, string> = {
+  netlinkReader: 'netlink, reader kept open',
+  netlinkFresh: 'netlink, open+resolve+dump+close',
+  drbdsetupStatus: 'drbdsetup status -v -s (fork)',
+  procDrbd: '/proc/drbd read + parse',
+};
 
-const lab = await startLab({ nodes: 2, name: 'bench' });
+interface GuestResult {
+  rounds: number;
+  resources: number;
+  familyLookups: number;
+  times: Record<Source, number[]>;
+}
+
+const log = (line: string): void => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/** Polls /proc/drbd until every minor passes. */
+async function waitAll(node: LabNode, minors: readonly number[], test: (cs: string, ds: string) => boolean, what: string, timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = (await node.execOk(['cat', '/proc/drbd'])).stdout;
+    if (minors.every((m) => {
+      const w = procWords(last, m);
+      return w !== null && test(w.cs, w.ds);
+    })) return;
+    await sleep(500);
+  }
+  throw new Error(`bench: ${node.name} never reached ${what} on every minor within ${timeoutMs} ms:\n${last}`);
+}
+
+/** LVs, .res files, create-md and up on both nodes; then skip the initial sync (both sides are empty). */
+async function addResources(nodes: readonly LabNode[], specs: readonly ResourceSpec[]): Promise<void> {
+  await Promise.all(
+    nodes.map(async (n) => {
+      for (const spec of specs) await createLv(n, spec);
+      await n.writeFile(`/etc/drbd.d/bench-${specs[0]!.minor}.res`, specs.map((s) => renderRes84(s, nodes)).join('\n'));
+      const names = specs.map((s) => s.name).join(' ');
+      await n.execOk(['/bin/sh', '-ec', `for r in ${names}; do drbdadm create-md --force "$r"; drbdadm up "$r"; done`], { timeoutMs: 300_000 });
+    }),
+  );
+  const minors = specs.map((s) => s.minor);
+  const [first] = nodes;
+  await waitAll(first!, minors, (cs) => cs === 'Connected', 'Connected');
+  await first!.execOk(['/bin/sh', '-ec', `for r in ${specs.map((s) => s.name).join(' ')}; do drbdadm -- --clear-bitmap new-current-uuid "$r"; done`], { timeoutMs: 300_000 });
+  await waitAll(first!, minors, (cs, ds) => cs === 'Connected' && ds === 'UpToDate/UpToDate', 'Connected UpToDate/UpToDate');
+}
+
+const round3 = (x: number): number => Number(x.toFixed(3));
+
+const started = Date.now();
+const lab = await startLab({ nodes: 2, name: `bench-${process.pid}`, disksMiB: [2048] });
 try {
   const [node1, node2] = lab.nodes;
   if (!node1 || !node2) throw new Error('bench: lab has fewer than two nodes');
   await loadModules(lab.nodes);
-  const r0 = resource('r0', 0, 64, '100M');
-  await Promise.all([node1, node2].map(async (n) => { await createVg(n); await createLv(n, r0); }));
-  await defineResource([node1, node2], r0);
-  await Promise.all([node1, node2].map((n) => waitForProc(n, 0, connected, 'Connected')));
+  await Promise.all(lab.nodes.map((n) => createVg(n)));
+  const specs = Array.from({ length: 32 }, (_, i) => resource(`r${i}`, i, LV_MIB, '200M'));
 
-  const result = await node1.guestScript<{ rounds: number; times: Record<string, number[]> }>('bench-sources', [String(ROUNDS)], { timeoutMs: 600_000 });
-  const figures: Record<string, { p50Ms: number; p99Ms: number; meanMs: number }> = {};
-  for (const [source, samples] of Object.entries(result.times)) {
-    const sorted = [...samples].sort((a, b) => a - b);
-    figures[source] = {
-      p50Ms: Number(percentile(sorted, 50).toFixed(3)),
-      p99Ms: Number(percentile(sorted, 99).toFixed(3)),
-      meanMs: Number((samples.reduce((a, b) => a + b, 0) / samples.length).toFixed(3)),
-    };
+  const figures: Record<string, Record<Source, { p50Ms: number; p99Ms: number; meanMs: number; minMs: number }>> = {};
+  const raw: Record<string, GuestResult> = {};
+  let have = 0;
+  for (const count of COUNTS) {
+    log(`setting up ${count - have} more resource(s) (${LV_MIB} MiB each)`);
+    await addResources(lab.nodes, specs.slice(have, count));
+    have = count;
+    log(`${count} resource(s) Connected UpToDate/UpToDate; timing ${ROUNDS} interleaved rounds`);
+    const result = await node1.guestScript<GuestResult>('bench-sources', ['--rounds', String(ROUNDS), '--expect', String(count)], { timeoutMs: 900_000 });
+    raw[String(count)] = result;
+    figures[String(count)] = Object.fromEntries(
+      SOURCES.map((s) => {
+        const samples = result.times[s];
+        const sorted = [...samples].sort((a, b) => a - b);
+        return [s, { p50Ms: round3(percentile(sorted, 50)), p99Ms: round3(percentile(sorted, 99)), meanMs: round3(samples.reduce((a, b) => a + b, 0) / samples.length), minMs: round3(sorted[0] ?? NaN) }];
+      }),
+    ) as Record<Source, { p50Ms: number; p99Ms: number; meanMs: number; minMs: number }>;
   }
-  const ratio = (a: string, b: string) => Number(((figures[a]?.p50Ms ?? NaN) / (figures[b]?.p50Ms ?? NaN)).toFixed(2));
-  const comparisons = {
-    // = drbdsetup time / netlink time (p50)
-    netlinkSpeedupVsDrbdsetupEvents2: ratio('events2', 'netlink'),
-    // = /proc/drbd time / netlink time (p50); below 1 means /proc/drbd is faster
-    netlinkSpeedupVsProcDrbd: ratio('proc', 'netlink'),
-  };
-  console.log(`one read of DRBD state in a UML node (DRBD 8.4.11, 1 resource), ${result.rounds} rounds interleaved`);
-  console.log(`${'source'.padEnd(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'mean ms'.padStart(10)}`);
-  for (const [source, f] of Object.entries(figures)) {
-    console.log(`${source.padEnd(10)}${f.p50Ms.toFixed(3).padStart(10)}${f.p99Ms.toFixed(3).padStart(10)}${f.meanMs.toFixed(3).padStart(10)}`);
+
+  // = slower side's p50 / faster side's p50, named <faster>SpeedupVs<slower><count>.
+  const ratio = (count: number, slow: Source, fast: Source): number => Number(((figures[count]![slow].p50Ms) / (figures[count]![fast].p50Ms)).toFixed(2));
+  const comparisons: Record<string, number | boolean> = {};
+  for (const count of COUNTS) {
+    comparisons[`netlinkReaderSpeedupVsDrbdsetupStatus${count}`] = ratio(count, 'drbdsetupStatus', 'netlinkReader');
+    comparisons[`netlinkFreshSpeedupVsDrbdsetupStatus${count}`] = ratio(count, 'drbdsetupStatus', 'netlinkFresh');
+    comparisons[`netlinkReaderSpeedupVsProcDrbd${count}`] = ratio(count, 'procDrbd', 'netlinkReader');
+    comparisons[`netlinkReaderSpeedupVsNetlinkFresh${count}`] = ratio(count, 'netlinkFresh', 'netlinkReader');
   }
-  console.log(comparisons);
-  console.log(`saved ${saveResult('lab-status-sources', { rounds: result.rounds, drbd: '8.4.11 (UML 6.1)', figures, comparisons })}`);
+  for (const count of COUNTS) comparisons[`goal20xNetlinkReaderVsDrbdsetupStatus${count}Met`] = (comparisons[`netlinkReaderSpeedupVsDrbdsetupStatus${count}`] as number) >= 20;
+
+  const col = (s: string | number, w = 11): string => String(s).padStart(w);
+  console.log(`one read of the DRBD status in a UML node (DRBD 8.4.11, kernel 6.1 UML), ${ROUNDS} interleaved rounds per count; times in ms`);
+  console.log(`${'source'.padEnd(34)}${col('1: p50')}${col('1: p99')}${col('32: p50')}${col('32: p99')}`);
+  for (const s of SOURCES) {
+    console.log(`${LABELS[s].padEnd(34)}${col(figures['1']![s].p50Ms.toFixed(3))}${col(figures['1']![s].p99Ms.toFixed(3))}${col(figures['32']![s].p50Ms.toFixed(3))}${col(figures['32']![s].p99Ms.toFixed(3))}`);
+  }
+  for (const [key, value] of Object.entries(comparisons)) console.log(`${key.padEnd(48)} ${String(value)}`);
+  const path = saveResult('lab-status-sources', {
+    rounds: ROUNDS,
+    setup: { nodes: 2, resourceCounts: [...COUNTS], lvMiB: LV_MIB, drbd: '8.4.11 (in-tree, UML kernel 6.1)', states: 'Connected Secondary/Secondary UpToDate/UpToDate', sources: LABELS },
+    figures,
+    comparisons,
+    familyLookups: Object.fromEntries(Object.entries(raw).map(([k, r]) => [k, r.familyLookups])),
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+  });
+  console.log(`saved ${path}`);
 } finally {
   await lab.stop({ ignoreConsole: true });
 }

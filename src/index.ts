@@ -47,3 +47,13 @@ export {
 export * from './lvm/index.js';
 export * from './drbd/lifecycle/index.js';
 export * from './stack/index.js';
+export { openDrbdNetlinkReader, isStaleFamilyError, type DrbdNetlinkReader } from './drbd/netlink-reader.js';
+export {
+  watchDrbd,
+  diffStatus,
+  type StatusChange,
+  type WatchEvent,
+  type WatchDrbdOptions,
+  type DrbdWatch,
+  type WatchSource,
+} from './drbd/watch.js';

@@ -38,7 +38,7 @@ export interface DrbdNetlinkDeps {
   resolveFamily(socket: DrbdNetlinkTransport, name: string, options: { timeoutMs?: number }): Promise<GenlFamily>;
 }
 
-const defaultDeps: DrbdNetlinkDeps = {
+export const defaultDrbdNetlinkDeps: DrbdNetlinkDeps = {
   openSocket: () => GenericNetlinkSocket.open(),
   // The default transport is a GenericNetlinkSocket, which is what resolveGenlFamily takes.
   resolveFamily: (socket, name, options) => resolveGenlFamily(socket as GenericNetlinkSocket, name, options),
@@ -72,6 +72,11 @@ export function drbdApiOf(family: GenlFamily): DrbdApiVersion {
   if (family.version === 1) return 1;
   if (family.version >= 2) return 2;
   throw new UnsupportedDrbdFamilyError(family, 'unknown family version');
+}
+
+/** Resolves the `drbd` family on `socket`; a missing family becomes NoDrbdFamilyError. */
+export async function resolveDrbdFamily(deps: DrbdNetlinkDeps, socket: DrbdNetlinkTransport, timeoutMs?: number): Promise<GenlFamily> {
+  return resolveDrbd(deps, socket, timeoutMs);
 }
 
 async function resolveDrbd(deps: DrbdNetlinkDeps, socket: DrbdNetlinkTransport, timeoutMs: number | undefined): Promise<GenlFamily> {
@@ -140,13 +145,16 @@ async function dumpAll(
   return all;
 }
 
+/** One full status dump on an open socket (for readers that keep their socket). */
+export const dumpDrbdStatusMessages = dumpAll;
+
 /**
  * Reads the status of every DRBD resource (or of `options.resource`) over
  * netlink. Rejects with NoDrbdFamilyError (code E_NO_DRBD_FAMILY) when the
  * module is not loaded, so callers can fall back to events2 or /proc/drbd.
  */
 export async function readDrbdStatusNetlink(options: NetlinkStatusOptions = {}): Promise<DrbdStatus> {
-  const deps = options.deps ?? defaultDeps;
+  const deps = options.deps ?? defaultDrbdNetlinkDeps;
   const socket = deps.openSocket();
   try {
     const family = await resolveDrbd(deps, socket, options.timeoutMs);
@@ -182,7 +190,7 @@ export function watchDrbdNetlink(
   onError: (error: Error) => void,
   options: WatchOptions = {},
 ): DrbdNetlinkWatch {
-  const deps = options.deps ?? defaultDeps;
+  const deps = options.deps ?? defaultDrbdNetlinkDeps;
   let socket: DrbdNetlinkTransport | undefined;
   let closed = false;
   let unsubscribe: (() => void) | undefined;
