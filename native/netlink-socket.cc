@@ -30,20 +30,18 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 
 // Reads one datagram without waiting. Returns 1 with `out` filled, 0 when
-// nothing is queued, -1 with errno set (ENOBUFS: the kernel dropped messages).
-// MSG_PEEK|MSG_TRUNC first tells the real size, so nothing is ever truncated.
+// nothing is queued, -1 with errno set (ENOBUFS: the kernel dropped messages;
+// EMSGSIZE: a datagram did not fit).
+// One syscall per datagram: the kernel sizes dump datagrams to at most 32 KiB
+// and `scratch` is 64 KiB, so no peek is needed first (syscalls are what a
+// status read costs, and they are slow under virtualisation). MSG_TRUNC makes
+// recvfrom return the real length, so an oversized datagram is reported, never
+// silently cut.
 int ReceiveOne(int fd, Bytes& scratch, Bytes* out) {
   for (;;) {
-    ssize_t size = recv(fd, scratch.data(), scratch.size(), MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-    if (size < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-      return -1;
-    }
-    if (static_cast<size_t>(size) > scratch.size()) scratch.resize(static_cast<size_t>(size));
     struct sockaddr_nl from;
     socklen_t fromLen = sizeof from;
-    ssize_t got = recvfrom(fd, scratch.data(), scratch.size(), MSG_DONTWAIT,
+    ssize_t got = recvfrom(fd, scratch.data(), scratch.size(), MSG_DONTWAIT | MSG_TRUNC,
                            reinterpret_cast<struct sockaddr*>(&from), &fromLen);
     if (got < 0) {
       if (errno == EINTR) continue;
@@ -53,6 +51,11 @@ int ReceiveOne(int fd, Bytes& scratch, Bytes* out) {
     // Only the kernel (port 0) may speak to us; any local process could
     // otherwise forge replies by sending to our port id.
     if (fromLen >= sizeof from && from.nl_pid != 0) continue;
+    if (static_cast<size_t>(got) > scratch.size()) {
+      scratch.resize(static_cast<size_t>(got));  // the next one will fit
+      errno = EMSGSIZE;
+      return -1;
+    }
     out->assign(scratch.begin(), scratch.begin() + got);
     return 1;
   }
