@@ -6,3 +6,6 @@ export * from './report-log.js';
 export * from './config-file.js';
 export * from './stack-config.js';
 export * from './locks.js';
+export * from './lvm-shell.js';
+export * from './executor-runner.js';
+export * from './shared-vg.js';

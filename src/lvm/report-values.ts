@@ -139,7 +139,9 @@ export function readBinary(row: RawRow, field: string, ctx: CellContext): boolea
 
 /**
  * JSON.parse, except that integers too large for a double come back as strings so that
- * json_std sizes above 2^53 bytes keep every digit.
+ * json_std sizes above 2^53 bytes keep every digit, and that a comma right before a closing
+ * bracket is dropped: lvm2 2.03.16 writes one after the last command-log row it prints when
+ * the row after it was filtered out by log/command_log_selection (e.g. `vgs missing_vg vg`).
  */
 export function parseJsonKeepingIntegers(text: string): unknown {
   let out = '';
@@ -154,6 +156,15 @@ export function parseJsonKeepingIntegers(text: string): unknown {
     }
     if (c === '"') {
       inString = true;
+      continue;
+    }
+    if (c === ',') {
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j] ?? '')) j++;
+      if (text[j] === ']' || text[j] === '}') {
+        out += text.slice(last, i);
+        last = i + 1;
+      }
       continue;
     }
     if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {

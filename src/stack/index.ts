@@ -20,3 +20,4 @@ export {
 export { RUNTIME_RULES, checkOverrides, type RuntimeRule } from './runtime-safety.js';
 export { detectDrift, type DriftItem, type DriftKind, type DriftReport, type NodeDriftInfo } from './drift.js';
 export type { UpperLayerCheck, UpperLayerVerdict } from './upper-layer.js';
+export { lvmUpperLayerCheck, lvmVerdict, lvmFindingsOn, resourceDevices } from './upper-layer-lvm.js';
