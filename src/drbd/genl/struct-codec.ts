@@ -62,11 +62,24 @@ function decodeField(spec: StructSpec, field: FieldSpec, attr: NetlinkAttribute)
  * it off. Type 0 is padding in front of 64-bit values (nla_put_64bit on
  * hosts without efficient unaligned access) and is skipped.
  */
+// Field lookup by number, built once per table (net_conf has ~50 fields; a scan per attribute was the decoder's hot spot).
+const fieldsByNumber = new WeakMap<StructSpec, ReadonlyMap<number, FieldSpec>>();
+
+function fieldIndex(spec: StructSpec): ReadonlyMap<number, FieldSpec> {
+  let index = fieldsByNumber.get(spec);
+  if (index === undefined) {
+    index = new Map(spec.fields.map((f) => [f.nr, f]));
+    fieldsByNumber.set(spec, index);
+  }
+  return index;
+}
+
 export function decodeStruct(spec: StructSpec, tla: NetlinkAttribute): DecodedStruct {
   const out: Record<string, FieldValue> = {};
+  const index = fieldIndex(spec);
   for (const child of attrNested(tla)) {
     if (child.type === 0) continue;
-    const field = spec.fields.find((f) => f.nr === child.type);
+    const field = index.get(child.type);
     if (field === undefined) continue;
     out[field.name] = decodeField(spec, field, child);
   }
