@@ -8,6 +8,7 @@
  * (EOPNOTSUPP/EINVAL). The reader then resolves the family again and retries
  * the read once.
  */
+import { STATUS_STRUCTS } from './genl/objects.js';
 import type { GenlFamily } from '../sys/genl-family.js';
 import type { DrbdApiVersion } from './genl/constants.js';
 import { decodeDrbdMessages } from './genl/decode.js';
@@ -104,7 +105,7 @@ export async function openDrbdNetlinkReader(options: DrbdNetlinkReaderOptions = 
     };
     const replies = await dumpDrbdStatusMessages(socket, usedFamily, usedApi, dumpOptions);
     const tracker = new DrbdStatusTracker(usedApi);
-    tracker.applyMessages(decodeDrbdMessages(replies, usedApi));
+    tracker.applyMessages(decodeDrbdMessages(replies, usedApi, { only: STATUS_STRUCTS }));
     return tracker.snapshot();
   };
 

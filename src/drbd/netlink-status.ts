@@ -20,7 +20,7 @@ import {
 } from './genl/constants.js';
 import { decodeDrbdMessages, type NetlinkMessageLike } from './genl/decode.js';
 import { DrbdNetlinkError, NoDrbdFamilyError } from './genl/errors.js';
-import { toDrbdObject } from './genl/objects.js';
+import { toDrbdObject, STATUS_STRUCTS } from './genl/objects.js';
 import { encodeGetStatusDump, encodeObjectDump, type ObjectDumpCommand } from './genl/request.js';
 import { DrbdStatusTracker, type DrbdStatusTrackerOptions } from './genl/status-tracker.js';
 import type { DrbdStatus } from './status-model.js';
@@ -124,7 +124,7 @@ async function dumpAll(
     options.timeoutMs,
   );
   const names = new Set<string>();
-  for (const message of decodeDrbdMessages(resources, api)) {
+  for (const message of decodeDrbdMessages(resources, api, { only: STATUS_STRUCTS })) {
     const object = toDrbdObject(message, api);
     if (object.kind === 'resource' && object.context.resourceName !== null) names.add(object.context.resourceName);
   }
@@ -160,7 +160,7 @@ export async function readDrbdStatusNetlink(options: NetlinkStatusOptions = {}):
     const family = await resolveDrbd(deps, socket, options.timeoutMs);
     const api = drbdApiOf(family);
     const tracker = new DrbdStatusTracker(api);
-    tracker.applyMessages(decodeDrbdMessages(await dumpAll(socket, family, api, options), api));
+    tracker.applyMessages(decodeDrbdMessages(await dumpAll(socket, family, api, options), api, { only: STATUS_STRUCTS }));
     return tracker.snapshot();
   } finally {
     socket.close();
@@ -235,7 +235,7 @@ export function watchDrbdNetlink(
     const applyDatagram = (datagram: Buffer): boolean => {
       // Only our family's messages; the codec checks the framing.
       const messages = decodeNetlinkMessages(datagram).filter((m) => m.type === family.id || m.type < NLMSG_MIN_TYPE);
-      return tracker.applyMessages(decodeDrbdMessages(messages, api));
+      return tracker.applyMessages(decodeDrbdMessages(messages, api, { only: STATUS_STRUCTS }));
     };
 
     const dump = async (): Promise<void> => {
@@ -245,7 +245,7 @@ export function watchDrbdNetlink(
           redumpWanted = false;
           const replies = await dumpAll(socket as DrbdNetlinkTransport, family, api, options);
           tracker.reset();
-          tracker.applyMessages(decodeDrbdMessages(replies, api));
+          tracker.applyMessages(decodeDrbdMessages(replies, api, { only: STATUS_STRUCTS }));
         } while (redumpWanted && !closed);
         while (held.length > 0 && !closed) {
           try {

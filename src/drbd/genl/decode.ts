@@ -100,7 +100,12 @@ function atMessage(error: unknown, index: number, bytes: Uint8Array): ParseError
   });
 }
 
-function decodeDrbdPayload(msg: NetlinkMessageLike, tables: ApiTables, index: number): DrbdGenlMessage {
+export interface DecodeOptions {
+  /** Decode only these structs (by C name); others are skipped unread. Default: all. */
+  only?: ReadonlySet<string>;
+}
+
+function decodeDrbdPayload(msg: NetlinkMessageLike, tables: ApiTables, index: number, options: DecodeOptions): DrbdGenlMessage {
   const genl = decodeGenlHeader(asBuffer(msg.payload));
   const body = genl.body;
   if (body.length < DRBD_GENL_HEADER_SIZE) {
@@ -115,6 +120,7 @@ function decodeDrbdPayload(msg: NetlinkMessageLike, tables: ApiTables, index: nu
   for (const tla of decodeAttributes(body.subarray(DRBD_GENL_HEADER_SIZE))) {
     const spec = tables.byTla.get(tla.type);
     if (spec === undefined) continue; // a struct this table does not know: newer module
+    if (options.only !== undefined && !options.only.has(spec.name)) continue;
     structs[spec.name] = decodeStruct(spec, tla);
   }
   return {
@@ -141,7 +147,7 @@ function statusInt(msg: NetlinkMessageLike): number {
   return -dv.getInt32(0, HOST_LITTLE_ENDIAN);
 }
 
-function decodeOne(msg: NetlinkMessageLike, tables: ApiTables, index: number): DecodedNetlinkMessage {
+function decodeOne(msg: NetlinkMessageLike, tables: ApiTables, index: number, options: DecodeOptions = {}): DecodedNetlinkMessage {
   switch (msg.type) {
     case NLMSG_NOOP:
       return { kind: 'noop' };
@@ -157,7 +163,7 @@ function decodeOne(msg: NetlinkMessageLike, tables: ApiTables, index: number): D
           excerpt: asBuffer(msg.payload).subarray(0, 32).toString('hex') || '(empty)',
         });
       }
-      return { kind: 'drbd', message: decodeDrbdPayload(msg, tables, index) };
+      return { kind: 'drbd', message: decodeDrbdPayload(msg, tables, index, options) };
   }
 }
 
@@ -195,7 +201,7 @@ function messageSlices(bytes: Uint8Array): Uint8Array[] {
   return out;
 }
 
-export function decodeNetlinkInput(input: NetlinkInput, api: DrbdApiVersion): DecodedNetlinkMessage[] {
+export function decodeNetlinkInput(input: NetlinkInput, api: DrbdApiVersion, options: DecodeOptions = {}): DecodedNetlinkMessage[] {
   const items = input instanceof Uint8Array ? [input] : input;
   const tables = tablesFor(api);
   const out: DecodedNetlinkMessage[] = [];
@@ -205,7 +211,7 @@ export function decodeNetlinkInput(input: NetlinkInput, api: DrbdApiVersion): De
     for (const piece of pieces) {
       try {
         const messages = piece instanceof Uint8Array ? decodeNetlinkMessages(asBuffer(piece)) : [piece];
-        for (const msg of messages) out.push(decodeOne(msg, tables, index));
+        for (const msg of messages) out.push(decodeOne(msg, tables, index, options));
       } catch (error) {
         throw atMessage(error, index, piece instanceof Uint8Array ? piece : piece.payload);
       }
@@ -220,9 +226,9 @@ export function decodeNetlinkInput(input: NetlinkInput, api: DrbdApiVersion): De
  * a dump that ended in an error (NLMSG_DONE or NLMSG_ERROR with an errno)
  * raises DrbdNetlinkError.
  */
-export function decodeDrbdMessages(input: NetlinkInput, api: DrbdApiVersion): DrbdGenlMessage[] {
+export function decodeDrbdMessages(input: NetlinkInput, api: DrbdApiVersion, options: DecodeOptions = {}): DrbdGenlMessage[] {
   const out: DrbdGenlMessage[] = [];
-  for (const decoded of decodeNetlinkInput(input, api)) {
+  for (const decoded of decodeNetlinkInput(input, api, options)) {
     if (decoded.kind === 'drbd') out.push(decoded.message);
     else if ((decoded.kind === 'error' || decoded.kind === 'done') && decoded.errno !== 0) {
       throw new DrbdNetlinkError({ errno: decoded.errno });

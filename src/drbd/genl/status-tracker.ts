@@ -23,6 +23,7 @@ import {
   type LegacyDeviceStatus,
   type PeerDeviceObject,
   type ResourceObject,
+  STATUS_STRUCTS,
 } from './objects.js';
 
 /** States in which a resync moves data; verify progress is not in these counters. */
@@ -458,7 +459,7 @@ export class DrbdStatusTracker {
 /** Decodes a whole status dump (the replies of one or more dump requests) into the model. */
 export function decodeDrbdStatusDump(messages: NetlinkInput, apiVersion: DrbdApiVersion): DrbdStatus {
   const tracker = new DrbdStatusTracker(apiVersion);
-  tracker.applyMessages(decodeDrbdMessages(messages, apiVersion));
+  tracker.applyMessages(decodeDrbdMessages(messages, apiVersion, { only: STATUS_STRUCTS }));
   return tracker.snapshot();
 }
 
@@ -473,7 +474,7 @@ export function applyDrbdEvent(
   apiVersion: DrbdApiVersion,
 ): DrbdStatus {
   const tracker = new DrbdStatusTracker(apiVersion, { initial: status });
-  const messages = isDecoded(event) ? [event] : decodeDrbdMessages(event, apiVersion);
+  const messages = isDecoded(event) ? [event] : decodeDrbdMessages(event, apiVersion, { only: STATUS_STRUCTS });
   tracker.applyMessages(messages);
   return tracker.snapshot();
 }
