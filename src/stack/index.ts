@@ -21,3 +21,5 @@ export { RUNTIME_RULES, checkOverrides, type RuntimeRule } from './runtime-safet
 export { detectDrift, type DriftItem, type DriftKind, type DriftReport, type NodeDriftInfo } from './drift.js';
 export type { UpperLayerCheck, UpperLayerVerdict } from './upper-layer.js';
 export { lvmUpperLayerCheck, lvmVerdict, lvmFindingsOn, resourceDevices } from './upper-layer-lvm.js';
+export * from './growth/plan.js';
+export type * from './growth/types.js';

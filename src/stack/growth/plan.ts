@@ -1,0 +1,318 @@
+/**
+ * The pure growth planner: current state of every tier + a target size →
+ * ordered steps, each with its precondition and the check that proves it done.
+ * Steps already satisfied by the state are left out, so planning again after a
+ * partial run resumes where it stopped.
+ */
+import { ConfigError, SafetyError } from '../../errors.js';
+import type { GrowthPlan, GrowthState, GrowthStep, GrowthTarget, Tier1NodeState } from './types.js';
+
+const SECTOR = 512n;
+const KIB4_SECTORS = 8n;
+const AL_SECTORS = 64n; // 32 KiB activity log (DRBD 8.4 default al-stripes 1 × 32 KiB)
+const BM_SECT_SHIFT = 15n; // one 512-byte bitmap sector covers 2^15 data sectors (16 MiB at 4 KiB per bit)
+// XFS may leave a tail shorter than a minimal AG unused; ext4 fills the device.
+const FS_SLACK = 1n << 20n;
+
+/**
+ * DRBD 8.4 internal (flexible) meta-data size in bytes for a backing device of
+ * `backingBytes`, as the kernel's drbd_md_set_sector_offsets computes it:
+ *   bitmap sectors = ALIGN(ceil(Cs / 2^15), 8)   (1 bit per 4 KiB, in whole 4 KiB)
+ *   md sectors     = bitmap + 8 (4 KiB superblock) + 64 (32 KiB activity log)
+ * i.e. Ms = ceil(Cs / 2^18) × 8 + 72 sectors, Cs the backing size in sectors.
+ */
+export function drbdInternalMetadataBytes(backingBytes: bigint): bigint {
+  const sectors = backingBytes / SECTOR;
+  const bitmapSectors = alignUp(ceilDiv(sectors, 1n << BM_SECT_SHIFT), KIB4_SECTORS);
+  return (bitmapSectors + KIB4_SECTORS + AL_SECTORS) * SECTOR;
+}
+
+/** Usable DRBD size on a backing device: the meta data sits at its 4 KiB-aligned end. */
+export function drbdUsableBytes(backingBytes: bigint): bigint {
+  const aligned = (backingBytes / SECTOR / KIB4_SECTORS) * KIB4_SECTORS * SECTOR;
+  const usable = aligned - drbdInternalMetadataBytes(backingBytes);
+  return usable > 0n ? usable : 0n;
+}
+
+/** Smallest backing size, a multiple of `unit`, whose usable DRBD size is at least `usable`. */
+export function backingBytesFor(usable: bigint, unit: bigint): bigint {
+  let backing = alignUp(usable + drbdInternalMetadataBytes(usable), unit);
+  while (drbdUsableBytes(backing) < usable) backing += unit;
+  return backing;
+}
+
+export function planGrowth(state: GrowthState, target: GrowthTarget): GrowthPlan {
+  if (state.tier1.length === 0) throw new ConfigError('growth state has no tier-1 node');
+  const steps: GrowthStep[] = [];
+  const t2 = state.tier2;
+  const ext2 = t2.vg.extentBytes;
+
+  // 1. What DRBD size is needed, and what the tier-2 LV should become.
+  let tier2LvBytes: bigint | null = null;
+  let requiredDrbd: bigint;
+  let requiredVg2: bigint | null = null;
+  if (target.kind === 'guest-disk') {
+    tier2LvBytes = alignUp(target.sizeBytes, ext2);
+    if (target.sizeBytes < t2.lv.sizeBytes) {
+      throw new SafetyError(
+        'no-shrink',
+        `target ${target.sizeBytes} B is smaller than ${t2.vg.name}/${t2.lv.name} (${t2.lv.sizeBytes} B); growth never shrinks`,
+        'shrink by hand after shrinking every layer above it',
+      );
+    }
+    const missing = tier2LvBytes - t2.lv.sizeBytes - t2.vg.freeBytes;
+    requiredVg2 = missing > 0n ? t2.vg.sizeBytes + missing : t2.vg.sizeBytes;
+    if (missing > 0n && target.lowerTiers === 'keep') {
+      throw new SafetyError(
+        'tier2-free-space',
+        `${t2.vg.name} has ${t2.vg.freeBytes} B free but growing ${t2.lv.name} from ${t2.lv.sizeBytes} B to ${tier2LvBytes} B needs ${tier2LvBytes - t2.lv.sizeBytes} B (${missing} B short) and growing DRBD was not allowed`,
+        'allow growing the lower tiers, or free space in the VG',
+      );
+    }
+    // DRBD must grow only when the VG lacks room; 0n means "no requirement".
+    requiredDrbd = missing > 0n ? t2.vg.peStartBytes + requiredVg2 : 0n;
+  } else {
+    if (target.sizeBytes < state.drbd.sizeBytes) {
+      throw new SafetyError(
+        'no-shrink',
+        `target ${target.sizeBytes} B is smaller than DRBD ${state.drbd.resource} (${state.drbd.sizeBytes} B); growth never shrinks`,
+        'shrink by hand after shrinking every layer above it',
+      );
+    }
+    requiredDrbd = target.sizeBytes;
+  }
+
+  // 2. Tier 1 + DRBD, only when DRBD is too small.
+  let tier1LvBytes: bigint | null = null;
+  let drbdBytes: bigint | null = null;
+  if (state.drbd.sizeBytes < requiredDrbd) {
+    checkDrbdHealthy(state);
+    const unit = state.tier1.map((n) => n.vg.extentBytes).reduce(lcm);
+    const largest = state.tier1.reduce((m, n) => (n.lv.sizeBytes > m ? n.lv.sizeBytes : m), 0n);
+    const backing = maxBig(backingBytesFor(requiredDrbd, unit), alignUp(largest, unit));
+    tier1LvBytes = backing;
+    drbdBytes = drbdUsableBytes(backing);
+    checkTier1Space(state.tier1, backing, requiredDrbd, unit);
+    for (const n of state.tier1) {
+      if (n.lv.sizeBytes >= backing) continue;
+      const node = n.node;
+      steps.push({
+        id: `tier1-lvextend@${node}`,
+        tier: 1,
+        node,
+        argv: ['lvextend', '-L', `${backing}b`, `${n.vg.name}/${n.lv.name}`],
+        why: `DRBD needs ${requiredDrbd} B usable; with internal meta data (${drbdInternalMetadataBytes(backing)} B) the backing LV must be ${backing} B on every node`,
+        precondition: `${n.vg.name} on ${node} has at least ${backing - n.lv.sizeBytes} B free`,
+        check: (s) => (s.tier1.find((x) => x.node === node)?.lv.sizeBytes ?? 0n) >= backing,
+      });
+    }
+    const resizeNode = (state.drbd.nodes.find((n) => n.role === 'Primary') ?? state.drbd.nodes[0])?.node ?? state.tier1[0]!.node;
+    const need = requiredDrbd;
+    steps.push({
+      id: 'drbd-resize',
+      tier: 'drbd',
+      node: resizeNode,
+      argv: ['drbdadm', 'resize', state.drbd.resource],
+      why: `make ${state.drbd.device} use the grown backing LVs (${state.drbd.sizeBytes} B → ${drbdBytes} B)`,
+      precondition: `backing LV is ${backing} B on every node; resource Connected and UpToDate on both sides; no resync running`,
+      check: (s) => s.drbd.sizeBytes >= need,
+    });
+  }
+
+  // 3. Tier 2: PV, then LV (+ refresh on the other nodes when shared).
+  let tier2VgBytes: bigint | null = null;
+  if (requiredVg2 !== null && t2.vg.sizeBytes < requiredVg2) {
+    const afterDrbd = drbdBytes ?? state.drbd.sizeBytes;
+    const vgAfter = alignDown(afterDrbd - t2.vg.peStartBytes, ext2);
+    tier2VgBytes = vgAfter;
+    const need = requiredVg2;
+    steps.push({
+      id: 'tier2-pvresize',
+      tier: 2,
+      node: tier2Node(state),
+      argv: ['pvresize', state.drbd.device],
+      why: `grow the PV of ${t2.vg.name} to the new DRBD size so the VG gains ${vgAfter - t2.vg.sizeBytes} B`,
+      precondition: `${state.drbd.device} is at least ${requiredDrbd} B on this node`,
+      check: (s) => s.tier2.vg.sizeBytes >= need,
+    });
+  }
+  if (tier2LvBytes !== null) {
+    const lvBytes = tier2LvBytes;
+    const full = `${t2.vg.name}/${t2.lv.name}`;
+    const shared = t2.lv.activation === 'shared';
+    const first = tier2Node(state);
+    if (t2.lv.sizeBytes < lvBytes) {
+      steps.push({
+        id: 'tier2-lvextend',
+        tier: 2,
+        node: first,
+        argv: shared
+          ? ['lvextend', '--lockopt', 'skiplv', '-L', `${lvBytes}b`, full]
+          : ['lvextend', '-L', `${lvBytes}b`, full],
+        why: shared
+          ? `grow the guest disk to ${lvBytes} B; the LV is active shared, so the LV lock is skipped and the other nodes refresh`
+          : `grow the guest disk to ${lvBytes} B`,
+        precondition: `${t2.vg.name} has at least ${lvBytes - t2.lv.sizeBytes} B free`,
+        check: (s) => s.tier2.lv.sizeBytes >= lvBytes,
+      });
+    }
+    if (shared) {
+      for (const a of t2.lv.activeOn.slice(1)) {
+        if (a.deviceSizeBytes >= lvBytes) continue;
+        const node = a.node;
+        steps.push({
+          id: `tier2-refresh@${node}`,
+          tier: 2,
+          node,
+          argv: ['lvchange', '--refresh', full],
+          why: `reload the device-mapper table on ${node} so its active ${full} shows ${lvBytes} B`,
+          precondition: `${full} is ${lvBytes} B in the LVM metadata`,
+          check: (s) => (s.tier2.lv.activeOn.find((x) => x.node === node)?.deviceSizeBytes ?? 0n) >= lvBytes,
+        });
+      }
+    }
+  }
+
+  // 4. Tier 3, in the guest.
+  let guestVgBytes: bigint | null = null;
+  let guestLvBytes: bigint | null = null;
+  const g = state.guest;
+  if (g !== undefined && tier2LvBytes !== null) {
+    const disk = tier2LvBytes;
+    const vgNew = maxBig(alignDown(disk - g.vg.peStartBytes, g.vg.extentBytes), g.vg.sizeBytes);
+    const lvNew = g.lv.sizeBytes + g.vg.freeBytes + (vgNew - g.vg.sizeBytes);
+    guestVgBytes = vgNew;
+    guestLvBytes = lvNew;
+    const full = `${g.vg.name}/${g.lv.name}`;
+    const dev = g.disk.device.replace(/^\/dev\//, '');
+    if (g.disk.sizeBytes < disk) {
+      const rescan =
+        g.disk.transport === 'iscsi'
+          ? { argv: ['iscsiadm', '-m', 'session', '--rescan'] }
+          : { argv: ['tee', `/sys/class/block/${dev}/device/rescan`], stdin: '1\n' };
+      steps.push({
+        id: 'guest-rescan',
+        tier: 3,
+        node: g.node,
+        ...rescan,
+        why: `make the guest kernel see ${g.disk.device} at its new size ${disk} B`,
+        precondition: `the tier-2 LV is ${disk} B and active on the node exporting it`,
+        check: (s) => (s.guest?.disk.sizeBytes ?? 0n) >= disk,
+      });
+    }
+    if (g.vg.sizeBytes < vgNew) {
+      steps.push({
+        id: 'guest-pvresize',
+        tier: 3,
+        node: g.node,
+        argv: ['pvresize', g.disk.device],
+        why: `grow the guest PV so ${g.vg.name} becomes ${vgNew} B`,
+        precondition: `${g.disk.device} is ${disk} B in the guest`,
+        check: (s) => (s.guest?.vg.sizeBytes ?? 0n) >= vgNew,
+      });
+    }
+    if (g.lv.sizeBytes < lvNew) {
+      steps.push({
+        id: 'guest-lvextend',
+        tier: 3,
+        node: g.node,
+        argv: ['lvextend', '-L', `${lvNew}b`, full],
+        why: `give ${full} all of ${g.vg.name} (${lvNew} B)`,
+        precondition: `${g.vg.name} has at least ${lvNew - g.lv.sizeBytes} B free`,
+        check: (s) => (s.guest?.lv.sizeBytes ?? 0n) >= lvNew,
+      });
+    }
+    if (g.fs.sizeBytes + FS_SLACK < lvNew) {
+      steps.push({
+        id: 'guest-fs-grow',
+        tier: 3,
+        node: g.node,
+        argv: g.fs.type === 'ext4' ? ['resize2fs', `/dev/${full}`] : ['xfs_growfs', g.fs.mountpoint],
+        why: `grow the ${g.fs.type} filesystem online to fill ${full}`,
+        precondition: `${full} is ${lvNew} B${g.fs.type === 'xfs' ? ` and mounted on ${g.fs.mountpoint}` : ''}`,
+        check: (s) => (s.guest?.fs.sizeBytes ?? 0n) + FS_SLACK >= lvNew,
+      });
+    }
+  }
+
+  return {
+    sizes: { tier1LvBytes, drbdBytes, tier2VgBytes, tier2LvBytes, guestVgBytes, guestLvBytes },
+    steps,
+  };
+}
+
+function checkDrbdHealthy(state: GrowthState): void {
+  const d = state.drbd;
+  const syncing = d.nodes.filter((n) => n.replicationState !== null && /Sync|StartingSync|WFBitMap|WFSyncUUID/.test(n.replicationState));
+  if (d.resyncRunning || syncing.length > 0) {
+    const who = syncing.map((n) => `${n.node}: ${n.replicationState}`).join(', ');
+    throw new SafetyError(
+      'no-resync',
+      `DRBD ${d.resource} is resyncing${who === '' ? '' : ` (${who})`}; resizing now would grow a device whose data is not yet identical on both nodes`,
+      'wait for the resync to finish, then plan again',
+    );
+  }
+  const bad = d.nodes.filter(
+    (n) =>
+      n.diskState !== 'UpToDate' ||
+      n.connectionState !== 'Connected' ||
+      (n.replicationState !== null && n.replicationState !== 'Established'),
+  );
+  if (bad.length > 0 || d.nodes.length < 2) {
+    const detail = bad
+      .map((n) => `${n.node}: disk ${n.diskState}, connection ${n.connectionState}${n.replicationState === null ? '' : `/${n.replicationState}`}`)
+      .join('; ');
+    throw new SafetyError(
+      'peers-uptodate',
+      `DRBD ${d.resource} must be Connected and UpToDate on every node to resize, ${d.nodes.length} node(s) reported${detail === '' ? '' : `: ${detail}`}`,
+      'reconnect the peer and let it become UpToDate, then plan again',
+    );
+  }
+}
+
+function checkTier1Space(nodes: Tier1NodeState[], backing: bigint, requiredDrbd: bigint, unit: bigint): void {
+  for (const n of nodes) {
+    const grow = backing - n.lv.sizeBytes;
+    if (grow <= n.vg.freeBytes) continue;
+    const maxBacking = alignDown(n.lv.sizeBytes + n.vg.freeBytes, unit);
+    const md = drbdInternalMetadataBytes(backing);
+    if (maxBacking >= requiredDrbd) {
+      // The raw bytes would fit; the meta data is what does not.
+      throw new SafetyError(
+        'drbd-metadata-fit',
+        `on ${n.node}, ${n.vg.name}/${n.lv.name} can grow to at most ${maxBacking} B, which leaves only ${drbdUsableBytes(maxBacking)} B after DRBD internal meta data; ${requiredDrbd} B usable needs a ${backing} B backing LV (${md} B meta data)`,
+        `free at least ${grow - n.vg.freeBytes} B more in ${n.vg.name} on ${n.node}`,
+      );
+    }
+    throw new SafetyError(
+      'tier1-free-space',
+      `${n.vg.name} on ${n.node} has ${n.vg.freeBytes} B free but ${n.lv.name} must grow by ${grow} B (from ${n.lv.sizeBytes} B to ${backing} B, incl. ${md} B DRBD meta data); ${grow - n.vg.freeBytes} B short`,
+      `add a PV to ${n.vg.name} on ${n.node} or pick a smaller target`,
+    );
+  }
+}
+
+/** Where tier-2 commands run: the first node the LV is active on, else the first tier-1 node. */
+function tier2Node(state: GrowthState): string {
+  return state.tier2.lv.activeOn[0]?.node ?? state.tier1[0]!.node;
+}
+
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return (a + b - 1n) / b;
+}
+function alignUp(a: bigint, unit: bigint): bigint {
+  return ceilDiv(a, unit) * unit;
+}
+function alignDown(a: bigint, unit: bigint): bigint {
+  return a <= 0n ? 0n : (a / unit) * unit;
+}
+function maxBig(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+function gcd(a: bigint, b: bigint): bigint {
+  return b === 0n ? a : gcd(b, a % b);
+}
+function lcm(a: bigint, b: bigint): bigint {
+  return (a / gcd(a, b)) * b;
+}

@@ -1,0 +1,107 @@
+/**
+ * Input and output of the growth planner (issue 6). Sizes are bytes as bigint,
+ * already converted by the parsers; the planner never reads command output.
+ */
+import type { ConnectionState, DiskState, ReplicationState, Role } from '../../drbd/states.js';
+
+export interface VolumeGroupView {
+  name: string;
+  extentBytes: bigint;
+  /** vg_size: whole extents only. */
+  sizeBytes: bigint;
+  freeBytes: bigint;
+}
+
+/** Tier 1 on one node: the host VG and the LV that backs DRBD. */
+export interface Tier1NodeState {
+  node: string;
+  vg: VolumeGroupView;
+  lv: { name: string; sizeBytes: bigint };
+}
+
+/** How one node sees the DRBD resource (its own disk, its link to the peer). */
+export interface DrbdNodeState {
+  node: string;
+  role: Role;
+  diskState: DiskState;
+  /** This node's connection to its peer. */
+  connectionState: ConnectionState;
+  /** null when the source does not report it (8.4 folds it into `cs:`). */
+  replicationState: ReplicationState | null;
+}
+
+export interface DrbdGrowthState {
+  resource: string;
+  /** e.g. /dev/drbd0: the tier-2 PV. */
+  device: string;
+  /** Usable size of the DRBD device (the smallest over the nodes). */
+  sizeBytes: bigint;
+  resyncRunning: boolean;
+  nodes: DrbdNodeState[];
+}
+
+/** Tier 2: a VG whose only PV is the DRBD device, and the guest disk LV in it. */
+export interface Tier2State {
+  vg: VolumeGroupView & { peStartBytes: bigint };
+  lv: {
+    name: string;
+    /** Size in the LVM metadata. */
+    sizeBytes: bigint;
+    activation: 'exclusive' | 'shared';
+    /** Nodes where the LV is active, with the size of the active device there. */
+    activeOn: { node: string; deviceSizeBytes: bigint }[];
+  };
+}
+
+/** Tier 3, inside the VM. */
+export interface GuestState {
+  /** Name under which the executor reaches the guest. */
+  node: string;
+  disk: { device: string; transport: 'scsi' | 'iscsi'; sizeBytes: bigint };
+  /** The guest PV is the whole disk. */
+  vg: VolumeGroupView & { peStartBytes: bigint };
+  lv: { name: string; sizeBytes: bigint };
+  /** sizeBytes: block count × block size of the filesystem. */
+  fs: { type: 'ext4' | 'xfs'; mountpoint: string; sizeBytes: bigint };
+}
+
+export interface GrowthState {
+  tier1: Tier1NodeState[];
+  drbd: DrbdGrowthState;
+  tier2: Tier2State;
+  guest?: GuestState;
+}
+
+export type GrowthTarget =
+  /** New absolute size of the tier-2 LV (the guest's disk). `lowerTiers: 'keep'` forbids growing DRBD for it. */
+  | { kind: 'guest-disk'; sizeBytes: bigint; lowerTiers?: 'grow' | 'keep' }
+  /** New absolute usable size of the DRBD device. */
+  | { kind: 'drbd'; sizeBytes: bigint };
+
+export type Tier = 1 | 'drbd' | 2 | 3;
+
+export interface GrowthStep {
+  id: string;
+  tier: Tier;
+  node: string;
+  argv: string[];
+  /** Bytes to feed on stdin (sysfs rescan through tee: argv, never a shell). */
+  stdin?: string;
+  why: string;
+  precondition: string;
+  /** True on a later state once this step has taken effect. */
+  check: (state: GrowthState) => boolean;
+}
+
+export interface GrowthPlan {
+  /** The absolute sizes the plan aims at, for display and for the executor. */
+  sizes: {
+    tier1LvBytes: bigint | null;
+    drbdBytes: bigint | null;
+    tier2VgBytes: bigint | null;
+    tier2LvBytes: bigint | null;
+    guestVgBytes: bigint | null;
+    guestLvBytes: bigint | null;
+  };
+  steps: GrowthStep[];
+}
