@@ -8,12 +8,10 @@
  * (EOPNOTSUPP/EINVAL). The reader then resolves the family again and retries
  * the read once.
  */
-import { STATUS_STRUCTS } from './genl/objects.js';
 import type { GenlFamily } from '../sys/genl-family.js';
 import type { DrbdApiVersion } from './genl/constants.js';
-import { decodeDrbdMessages } from './genl/decode.js';
 import { DrbdNetlinkError } from './genl/errors.js';
-import { DrbdStatusTracker } from './genl/status-tracker.js';
+import { decodeDrbdStatusDump } from './genl/status-tracker.js';
 import {
   defaultDrbdNetlinkDeps,
   drbdApiOf,
@@ -103,10 +101,7 @@ export async function openDrbdNetlinkReader(options: DrbdNetlinkReaderOptions = 
       ...(readOptions.resource === undefined ? {} : { resource: readOptions.resource }),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     };
-    const replies = await dumpDrbdStatusMessages(socket, usedFamily, usedApi, dumpOptions);
-    const tracker = new DrbdStatusTracker(usedApi);
-    tracker.applyMessages(decodeDrbdMessages(replies, usedApi, { only: STATUS_STRUCTS }));
-    return tracker.snapshot();
+    return decodeDrbdStatusDump(await dumpDrbdStatusMessages(socket, usedFamily, usedApi, dumpOptions), usedApi);
   };
 
   return {

@@ -22,7 +22,7 @@ import { decodeDrbdMessages, type NetlinkMessageLike } from './genl/decode.js';
 import { DrbdNetlinkError, NoDrbdFamilyError } from './genl/errors.js';
 import { toDrbdObject, STATUS_STRUCTS } from './genl/objects.js';
 import { encodeGetStatusDump, encodeObjectDump, type ObjectDumpCommand } from './genl/request.js';
-import { DrbdStatusTracker, type DrbdStatusTrackerOptions } from './genl/status-tracker.js';
+import { decodeDrbdStatusDump, DrbdStatusTracker, type DrbdStatusTrackerOptions } from './genl/status-tracker.js';
 import type { DrbdStatus } from './status-model.js';
 
 /** What this module needs from a generic-netlink socket (GenericNetlinkSocket has it; tests pass fakes). */
@@ -159,9 +159,7 @@ export async function readDrbdStatusNetlink(options: NetlinkStatusOptions = {}):
   try {
     const family = await resolveDrbd(deps, socket, options.timeoutMs);
     const api = drbdApiOf(family);
-    const tracker = new DrbdStatusTracker(api);
-    tracker.applyMessages(decodeDrbdMessages(await dumpAll(socket, family, api, options), api, { only: STATUS_STRUCTS }));
-    return tracker.snapshot();
+    return decodeDrbdStatusDump(await dumpAll(socket, family, api, options), api);
   } finally {
     socket.close();
   }
