@@ -5,7 +5,7 @@
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(user-mode-linux drbd-utils lvm2 thin-provisioning-tools lvm2-lockd sanlock kmod iproute2 openssh-server openssh-client sudo)
+PACKAGES=(user-mode-linux drbd-utils lvm2 thin-provisioning-tools lvm2-lockd sanlock kmod iproute2 openssh-server openssh-client sudo open-iscsi e2fsprogs xfsprogs prometheus prometheus-node-exporter tmux)
 
 say() { printf 'lab-setup: %s\n' "$*"; }
 die() { printf 'lab-setup: ERROR: %s\n' "$*" >&2; exit 1; }
