@@ -5,11 +5,14 @@
  * not even when the process that started it is killed.
  */
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleProblems, startLab, udpFree, type Lab, type LabState } from './harness/lab.js';
+import { LabExecutor } from './harness/lab-executor.js';
+import { previousConsolePath } from './harness/lab-node.js';
 import { distPath, GUEST_NODE, labBaseDir, projectRoot } from './harness/paths.js';
 import { isOurUml, umlProcesses } from './harness/reaper.js';
 import { secondsSince } from './drbd-scenario.js';
@@ -165,6 +168,127 @@ describe('three-node lab', () => {
     await lab!.node('node1').linkUp('node2');
     const back = await lab!.node('node1').guestScript<Record<string, string | null>>('tcp-probe', ['--connect', '10.99.0.2:7000']);
     expect(back).toEqual({ '10.99.0.2:7000': 'node2' });
+  });
+});
+
+describe('a node killed by pid and booted again', () => {
+  let lab: Lab | undefined;
+  const pattern = randomBytes(1024 * 1024); // new per run: an old disk cannot pass
+  const sha = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+  const PATTERN_OFFSET_MIB = 100;
+  const probeTo = async (from: string, to: string, timeoutMs = 5000): Promise<string | null> => {
+    const target = `${lab!.node(to).address}:7000`;
+    const answers = await lab!.node(from).guestScript<Record<string, string | null>>('tcp-probe', ['--connect', target, '--timeout-ms', String(timeoutMs)]);
+    return answers[target] ?? null;
+  };
+  const listen = (name: string): Promise<number> =>
+    lab!.node(name).spawnBackground([GUEST_NODE, distPath('guest', 'tcp-probe.js'), '--listen', '7000'], { stdoutPath: join(lab!.node(name).nodeDir, 'tcp-probe.log') });
+  const waitListening = async (from: string, to: string): Promise<string | null> => {
+    const deadline = Date.now() + 15_000;
+    let answer: string | null = null;
+    while (answer === null && Date.now() < deadline) answer = await probeTo(from, to, 1000); // node starts in ~1 s in a guest
+    return answer;
+  };
+
+  beforeAll(async () => {
+    lab = await startLab({ nodes: 2, memMiB: 256, disksMiB: [256] });
+  });
+
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it('keeps the disks and /etc across a SIGKILL, the peer sees the link go silent, and stop leaves nothing', async () => {
+    const held = lab!.node('node2');
+    const executor = new LabExecutor(held);
+    const ports = held.hostLinks.map((l) => [l.src, l.srcPort] as const);
+
+    // Before the crash: data on the disk, config in /etc (synced, as a real admin's would be after 5 s), scratch in /run and /tmp.
+    await held.writeFile('/tmp/pattern.bin', pattern);
+    await held.execOk(['dd', 'if=/tmp/pattern.bin', 'of=/dev/ubda', 'bs=1M', `seek=${PATTERN_OFFSET_MIB}`, 'conv=notrunc,fsync', 'status=none']);
+    await held.execOk(['sh', '-c', 'echo "# crash probe $1" > /etc/drbd.d/crash-probe.res; echo "$1" > /etc/hastor-crash-probe; touch /run/hastor-probe /tmp/hastor-probe /root/hastor-probe; sync', 'sh', String(process.pid)]);
+    const lvmConf = await held.readFile('/etc/lvm/lvm.conf');
+    await Promise.all([listen('node1'), listen('node2')]);
+    expect(await waitListening('node1', 'node2')).toBe('node2');
+    expect(await waitListening('node2', 'node1')).toBe('node1');
+    // A command running at the crash fails (handled at once: it rejects while killNode runs).
+    const inFlight = held.exec(['sleep', '60']).then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+
+    // The crash.
+    const oldPid = held.pid;
+    const oldSupervisor = held.supervisorPid;
+    let t = Date.now();
+    await lab!.killNode('node2');
+    const killMs = Date.now() - t;
+    expect(isOurUml(oldPid, held.umid)).toBe(false);
+    expect(alive(oldPid)).toBe(false);
+    expect(alive(oldSupervisor)).toBe(false);
+    expect(umlProcesses(held.umid)).toEqual([]);
+    for (const [src, port] of ports) expect(await udpFree(src, port)).toBe(true);
+    expect(held.isRunning()).toBe(false);
+    expect(await inFlight).toMatch(/node2 \(pid \d+\) exited/);
+    await expect(held.exec(['true'])).rejects.toThrow(/killed|exited/);
+    // A SIGKILL is no poweroff: the console just stops (sysrq o would log "reboot: Power down").
+    expect(held.consoleLog()).not.toMatch(/Power down|System halted/);
+
+    // The peer: node2's side of the link is silent, SYNs go unanswered.
+    t = Date.now();
+    expect(await probeTo('node1', 'node2', 2000)).toBeNull();
+    const silentMs = Date.now() - t;
+    await expect(lab!.bootNode('node1')).rejects.toThrow(/is running/);
+
+    // Boot again: same handle, new processes, disks as the crash left them.
+    t = Date.now();
+    const booted = await lab!.bootNode('node2');
+    const bootMs = Date.now() - t;
+    expect(booted).toBe(held);
+    expect(lab!.node('node2')).toBe(held);
+    expect(held.boot).toBe(2);
+    expect(held.pid).not.toBe(oldPid);
+    expect(isOurUml(held.pid, held.umid)).toBe(true);
+    expect(JSON.parse(readFileSync(join(lab!.dir, 'state.json'), 'utf8')).nodes[1]).toMatchObject({ name: 'node2', pid: held.pid, boot: 2 });
+    const readBack = await held.execOk(['sh', '-c', `dd if=/dev/ubda bs=1M skip=${PATTERN_OFFSET_MIB} count=1 status=none | sha256sum`]);
+    expect(readBack.stdout.split(' ')[0]).toBe(sha(pattern));
+    expect(await held.readFile('/etc/hastor-crash-probe')).toBe(`${process.pid}\n`);
+    expect(await held.readFile('/etc/drbd.d/crash-probe.res')).toBe(`# crash probe ${process.pid}\n`);
+    expect(await held.readFile('/etc/lvm/lvm.conf')).toBe(lvmConf);
+    expect((await held.exec(['test', '-e', '/root/hastor-probe'])).exitCode).toBe(0);
+    expect((await held.exec(['test', '-e', '/run/hastor-probe'])).exitCode).toBe(1);
+    expect((await held.exec(['test', '-e', '/tmp/hastor-probe'])).exitCode).toBe(1);
+    expect((await held.execOk(['uname', '-n'])).stdout.trim()).toBe('node2');
+    expect((await executor.run(['cat', '/proc/uptime'])).stdout).toMatch(/^\d+\.\d+ /);
+    const uptime = Number((await held.readFile('/proc/uptime')).split(' ')[0]);
+    expect(uptime).toBeLessThan(60);
+
+    // Links both ways again (node2's listener died with it).
+    await listen('node2');
+    expect(await waitListening('node1', 'node2')).toBe('node2');
+    expect(await probeTo('node2', 'node1')).toBe('node1');
+
+    // Consoles: the first boot's is kept apart; neither shows a problem.
+    const first = readFileSync(previousConsolePath(held.nodeDir, 1), 'utf8');
+    expect(first).toContain('root disk: first boot');
+    expect(held.consoleLog()).toContain('root disk: kept from the previous boot');
+    expect(held.consoleLog()).toMatch(/EXT4-fs \(ubdp\): recovery complete/);
+    expect(held.previousConsoleLogPaths()).toEqual([previousConsolePath(held.nodeDir, 1)]);
+    expect(lab!.checkConsoles()).toEqual({ node1: [], node2: [] });
+    console.log(`[lab] crash: killNode ${killMs} ms; peer's connect unanswered for its 2 s timeout (${silentMs} ms); bootNode ${(bootMs / 1000).toFixed(1)} s; uptime after boot ${uptime.toFixed(1)} s`);
+
+    // Stop: both power off, nothing of either boot is left.
+    const state = lab!.state;
+    const reports = await lab!.stop();
+    lab = undefined;
+    expect(reports.map((r) => r.method)).toEqual(['poweroff', 'poweroff']);
+    for (const node of state.nodes) {
+      expect(umlProcesses(node.umid)).toEqual([]);
+      expect(alive(node.pid)).toBe(false);
+      for (const link of node.hostLinks) expect(await udpFree(link.src, link.srcPort)).toBe(true);
+    }
+    expect(alive(held.pid)).toBe(false);
+    expect(existsSync(state.dir)).toBe(false);
   });
 });
 

@@ -6,7 +6,8 @@
 # Inputs come from the kernel command line as environment variables:
 #   LAB_NODE (node1…), LAB_DIR (shared lab dir), LAB_ROOT (repository root),
 #   LAB_NODE_BIN (the host's node binary),
-#   LAB_ADDRS ("vec0:10.99.0.1:10.99.0.2,vec1:…" = interface:own:peer, one per link).
+#   LAB_ADDRS ("vec0:10.99.0.1:10.99.0.2,vec1:…" = interface:own:peer, one per link),
+#   LAB_ROOT_DISK (ext4 block device for the overlay's upper layer; unset: tmpfs).
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 say() { echo "lab-init[$LAB_NODE]: $*"; }
@@ -29,11 +30,21 @@ mount -t sysfs sysfs /sys
 KVER=$(uname -r)
 MODS=/usr/lib/uml/modules/$KVER
 
-# Overlay: lower = host root (hostfs), upper = guest tmpfs.
+# Overlay: lower = host root (hostfs), upper = the node's root disk (ext4,
+# made by the host), so /etc, /var/lib and /root survive a crash and a boot
+# again like a real machine's; /run and /tmp are tmpfs and start empty.
 mount -t tmpfs -o size=256m,mode=0755 tmpfs /run || fail "tmpfs on /run"
-mkdir -p /run/ovl/upper /run/ovl/work /run/ovl/root
+mkdir -p /run/ovl/disk /run/ovl/root /run/dev
+if [ -n "$LAB_ROOT_DISK" ]; then
+  mount -t devtmpfs devtmpfs /run/dev || fail "devtmpfs"
+  # A crash leaves the journal to replay: the mount does it.
+  mount -t ext4 "/run$LAB_ROOT_DISK" /run/ovl/disk || fail "mount root disk $LAB_ROOT_DISK"
+fi
+FIRST_BOOT=
+[ -d /run/ovl/disk/upper ] || FIRST_BOOT=1
+mkdir -p /run/ovl/disk/upper /run/ovl/disk/work
 insmod "$MODS/kernel/fs/overlayfs/overlay.ko" || fail "insmod overlay"
-mount -t overlay overlay -o lowerdir=/,upperdir=/run/ovl/upper,workdir=/run/ovl/work /run/ovl/root || fail "mount overlay"
+mount -t overlay overlay -o lowerdir=/,upperdir=/run/ovl/disk/upper,workdir=/run/ovl/disk/work /run/ovl/root || fail "mount overlay"
 R=/run/ovl/root
 
 mount -t proc proc $R/proc
@@ -60,9 +71,11 @@ ln -sfn "$MODS" "$R/usr/lib/modules/$KVER"
 hostname "$LAB_NODE"
 echo "$LAB_NODE" > $R/etc/hostname
 
-# No udev: LVM must not wait for it, and must only look at lab devices.
-mkdir -p $R/etc/lvm
-cat > $R/etc/lvm/lvm.conf <<'LVM'
+if [ -n "$FIRST_BOOT" ]; then
+  say "root disk: first boot"
+  # No udev: LVM must not wait for it, and must only look at lab devices.
+  mkdir -p $R/etc/lvm
+  cat > $R/etc/lvm/lvm.conf <<'LVM'
 devices {
     filter = [ "a|^/dev/ubd|", "a|^/dev/drbd|", "r|.*|" ]
     global_filter = [ "a|^/dev/ubd|", "a|^/dev/drbd|", "r|.*|" ]
@@ -76,9 +89,12 @@ global {
     use_lvmlockd = 0
 }
 LVM
-rm -rf $R/etc/drbd.d/* $R/var/lib/drbd/* 2>/dev/null
+  rm -rf $R/etc/drbd.d/* $R/var/lib/drbd/* 2>/dev/null
+  printf 'global { usage-count no; }\ninclude "drbd.d/*.res";\n' > $R/etc/drbd.conf
+else
+  say "root disk: kept from the previous boot"
+fi
 mkdir -p $R/etc/drbd.d $R/var/lib/drbd $R/var/run/drbd
-printf 'global { usage-count no; }\ninclude "drbd.d/*.res";\n' > $R/etc/drbd.conf
 
 ip link set lo up
 for spec in $(echo "$LAB_ADDRS" | tr ',' ' '); do

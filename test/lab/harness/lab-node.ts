@@ -60,6 +60,28 @@ export interface NodeInfo {
   interfaces: Record<string, string>;
   /** The host side of each link: UDP endpoints of the L2TPv3 tunnels (to check they are released). */
   hostLinks: HostLink[];
+  /** Which boot of the node this is: 1 at startLab, +1 per Lab.bootNode. */
+  boot?: number;
+  /** How to start this node's supervisor again (Lab.bootNode); absent in state files of older labs. */
+  launch?: NodeLaunch;
+}
+
+export interface NodeLaunch {
+  /** The supervisor's argv: /bin/sh -c <supervisor> … linux.uml <kernel args>. */
+  argv: string[];
+  /** Where UML keeps guest RAM ($TMPDIR of the UML process). */
+  ramDir: string;
+  /** Started detached, to outlive the host process (the lab CLI). */
+  persistent: boolean;
+}
+
+/** One boot of a node: its processes and the agent channel of that boot. */
+interface Boot {
+  pid: number;
+  supervisorPid: number;
+  child: ChildProcess | undefined;
+  agent: AgentClient;
+  exited: boolean;
 }
 
 export interface HostLink {
@@ -73,42 +95,78 @@ export interface HostLink {
 
 let transferSequence = 0;
 
+/** Where boot N's console is kept once the node boots again. */
+export function previousConsolePath(nodeDir: string, boot: number): string {
+  return join(nodeDir, `console.boot${boot}.log`);
+}
+
 export class LabNode {
   readonly name: string;
   readonly index: number;
   readonly address: string;
   readonly umid: string;
-  readonly pid: number;
-  readonly supervisorPid: number;
   readonly nodeDir: string;
+  /** The current boot's console; earlier boots' are kept as console.boot<N>.log (previousConsoleLogPaths). */
   readonly consoleLogPath: string;
   readonly interfaces: Record<string, string>;
   readonly hostLinks: HostLink[];
-  private readonly agent: AgentClient;
-  private exited = false;
+  readonly launch: NodeLaunch | undefined;
+  private bootNumber: number;
+  private current: Boot;
 
-  constructor(
-    info: NodeInfo,
-    private readonly child?: ChildProcess,
-  ) {
+  constructor(info: NodeInfo, child?: ChildProcess) {
     this.name = info.name;
     this.index = info.index;
     this.address = info.address;
     this.umid = info.umid;
-    this.pid = info.pid;
-    this.supervisorPid = info.supervisorPid;
     this.nodeDir = info.nodeDir;
     this.consoleLogPath = info.consoleLog;
     this.interfaces = info.interfaces;
     this.hostLinks = info.hostLinks;
-    this.agent = new AgentClient(info.nodeDir);
-    if (child) {
-      child.once('exit', (code, signal) => {
-        this.exited = true;
-        untrack(this.pid);
-        this.agent.close(`lab: ${this.name} (pid ${this.pid}) exited (code ${code}, signal ${signal})\n${this.consoleTail()}`);
-      });
-    }
+    this.launch = info.launch;
+    this.bootNumber = info.boot ?? 1;
+    this.current = this.track(info.pid, info.supervisorPid, child);
+  }
+
+  /** The current boot's UML kernel pid (a process group leader); changes with Lab.bootNode. */
+  get pid(): number {
+    return this.current.pid;
+  }
+
+  /** The host shell that started UML and cleans up its process group when UML ends. */
+  get supervisorPid(): number {
+    return this.current.supervisorPid;
+  }
+
+  /** 1 for the boot of startLab, then 2, 3, … after each Lab.bootNode. */
+  get boot(): number {
+    return this.bootNumber;
+  }
+
+  private get agent(): AgentClient {
+    return this.current.agent;
+  }
+
+  private track(pid: number, supervisorPid: number, child: ChildProcess | undefined): Boot {
+    const boot: Boot = { pid, supervisorPid, child, agent: new AgentClient(this.nodeDir), exited: false };
+    // Bound to this boot: a late exit event of an old boot must not close the new boot's agent.
+    child?.once('exit', (code, signal) => {
+      boot.exited = true;
+      untrack(boot.pid);
+      boot.agent.close(`lab: ${this.name} (pid ${boot.pid}) exited (code ${code}, signal ${signal})\n${this.consoleTail()}`);
+    });
+    return boot;
+  }
+
+  /**
+   * Points this handle at a new boot of the same node (Lab.bootNode), so
+   * callers holding it (executors, tests) reach the new guest. Not for tests.
+   */
+  adoptBoot(pid: number, supervisorPid: number, child?: ChildProcess): void {
+    if (this.current.child && !this.current.exited) throw new Error(`lab: ${this.name}'s previous boot (pid ${this.pid}) still runs`);
+    this.current.agent.close(`lab: ${this.name} was rebooted`);
+    this.bootNumber++;
+    this.current = this.track(pid, supervisorPid, child);
   }
 
   info(): NodeInfo {
@@ -123,17 +181,24 @@ export class LabNode {
       consoleLog: this.consoleLogPath,
       interfaces: this.interfaces,
       hostLinks: this.hostLinks,
+      boot: this.bootNumber,
+      ...(this.launch ? { launch: this.launch } : {}),
     };
   }
 
   /** True while any process of this node (supervisor, kernel, UML helpers) is alive. */
   isRunning(): boolean {
-    if (this.child && !this.exited) return true;
+    if (this.current.child && !this.current.exited) return true;
     return umlProcesses(this.umid).length > 0;
   }
 
   consoleLog(): string {
     return existsSync(this.consoleLogPath) ? readFileSync(this.consoleLogPath, 'utf8') : '';
+  }
+
+  /** Consoles of the earlier boots of this node (kept by Lab.bootNode), oldest first. */
+  previousConsoleLogPaths(): string[] {
+    return Array.from({ length: this.bootNumber - 1 }, (_, i) => previousConsolePath(this.nodeDir, i + 1)).filter((p) => existsSync(p));
   }
 
   consoleTail(lines = 30): string {
@@ -272,6 +337,22 @@ export class LabNode {
   private signal(signal: NodeJS.Signals): void {
     // Only the recorded pid (and with SIGKILL its process group), verified to be ours.
     signalRecorded(this.pid, this.umid, signal);
+  }
+
+  /**
+   * A crash: SIGKILL of the recorded UML pid and its process group (no
+   * poweroff, no sync), then waits until no process of this node is left.
+   * The guest page cache is lost; what UML had written to the disk images
+   * is in the host's page cache and stays.
+   */
+  async kill(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.signal('SIGKILL');
+    if (!(await this.waitExit(options.timeoutMs ?? 10_000))) {
+      this.signal('SIGKILL');
+      if (!(await this.waitExit(3_000))) throw new Error(`lab: ${this.name} survived SIGKILL: processes ${umlProcesses(this.umid).join(', ')}`);
+    }
+    this.agent.close(`lab: ${this.name} was killed`);
+    untrack(this.pid);
   }
 
   /** sysrq poweroff through the agent, then SIGTERM, then SIGKILL of the recorded pid. */

@@ -6,14 +6,14 @@
  * command agent. State is written to <labDir>/state.json so another process
  * (the lab CLI) can find and stop a running lab.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync, chmodSync, ftruncateSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statfsSync, writeFileSync, chmodSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBuilt } from './build.js';
-import { LabNode, type HostLink, type NodeInfo, type StopMethod } from './lab-node.js';
+import { LabNode, previousConsolePath, type HostLink, type NodeInfo, type NodeLaunch, type StopMethod } from './lab-node.js';
 import { GUEST_NODE, labBaseDir, projectRoot, UML_KERNEL, umlKernelVersion } from './paths.js';
 import type { AgentReady } from './protocol.js';
 import { track, umlProcesses } from './reaper.js';
@@ -56,6 +56,12 @@ export function consoleProblems(log: string): string[] {
   return log.split('\n').filter((line) => CONSOLE_PROBLEM.test(line));
 }
 
+/** Problems in every boot's console of a node; lines of earlier boots carry a `[boot N]` prefix. */
+function nodeConsoleProblems(node: LabNode): string[] {
+  const earlier = node.previousConsoleLogPaths().flatMap((path, i) => consoleProblems(readFileSync(path, 'utf8')).map((line) => `[boot ${i + 1}] ${line}`));
+  return [...earlier, ...consoleProblems(node.consoleLog())];
+}
+
 export class LabConsoleError extends Error {
   constructor(readonly reports: NodeStopReport[]) {
     super(
@@ -74,6 +80,7 @@ export class Lab {
   constructor(
     readonly state: LabState,
     readonly nodes: LabNode[],
+    private readonly options: { log?: (line: string) => void; bootTimeoutMs?: number } = {},
   ) {}
 
   get dir(): string {
@@ -86,9 +93,58 @@ export class Lab {
     return found;
   }
 
-  /** Console lines matching CONSOLE_PROBLEM, per node. */
+  /** Console lines matching CONSOLE_PROBLEM, per node, over all its boots. */
   checkConsoles(): Record<string, string[]> {
-    return Object.fromEntries(this.nodes.map((n) => [n.name, consoleProblems(n.consoleLog())]));
+    return Object.fromEntries(this.nodes.map((n) => [n.name, nodeConsoleProblems(n)]));
+  }
+
+  private log(line: string): void {
+    (this.options.log ?? ((l: string) => console.log(l)))(line);
+  }
+
+  private saveState(): void {
+    this.state.nodes = this.nodes.map((n) => n.info());
+    writeFileSync(join(this.dir, 'state.json'), JSON.stringify(this.state, null, 2));
+  }
+
+  /**
+   * Crashes a node: SIGKILL of its UML process group by the recorded pid (no
+   * poweroff, no sync), and waits until none of its processes (supervisor,
+   * kernel, UML helpers) is left and its UDP link ports are released. Peers
+   * see the link go silent, as after a real crash. Disks stay for bootNode.
+   */
+  async killNode(name: string): Promise<void> {
+    const node = this.node(name);
+    const started = Date.now();
+    await node.kill();
+    await waitPortsFree(node, 5_000);
+    this.log(`[lab] ${name} killed (pid ${node.pid}) in ${Date.now() - started} ms`);
+  }
+
+  /**
+   * Boots a node that was killed (or stopped) again: same disk images with
+   * their contents, same root disk (so /etc, /var/lib and /root are as the
+   * crash left them; /run and /tmp start empty), same address and links, a
+   * new console (the old one kept as console.boot<N>.log). Resolves when the
+   * agent is ready; the same LabNode object now points at the new boot.
+   */
+  async bootNode(name: string): Promise<LabNode> {
+    if (this.stopped) throw new Error(`lab: stopped; cannot boot ${name}`);
+    const node = this.node(name);
+    if (node.isRunning()) throw new Error(`lab: ${name} is running (pid ${node.pid}); killNode or stop it first`);
+    if (!node.launch) throw new Error(`lab: ${name} has no launch record (state file of an older harness)`);
+    const started = Date.now();
+    await waitPortsFree(node, 5_000);
+    // A crashed boot leaves UML's control dir, the ready flag and maybe unanswered requests: none may reach the new boot.
+    rmSync(join(this.dir, 'uml', node.umid), { recursive: true, force: true });
+    for (const entry of ['ready.json', 'req', 'res']) rmSync(join(node.nodeDir, entry), { recursive: true, force: true });
+    if (existsSync(node.consoleLogPath)) renameSync(node.consoleLogPath, previousConsolePath(node.nodeDir, node.boot));
+    const { child, pid } = await launchNode(node.launch, node.nodeDir, node.umid);
+    node.adoptBoot(pid, child.pid as number, child);
+    this.saveState();
+    const ready = await waitReady(node, join(node.nodeDir, 'ready.json'), this.options.bootTimeoutMs ?? 60_000);
+    this.log(`[lab] ${name} boot ${node.boot} ready in ${((Date.now() - started) / 1000).toFixed(1)} s (guest uptime at agent start ${ready.uptimeSeconds.toFixed(1)} s, pid ${pid})`);
+    return node;
   }
 
   /**
@@ -101,7 +157,7 @@ export class Lab {
     if (this.stopped) return [];
     this.stopped = true;
     const methods = await Promise.all(this.nodes.map((n) => n.stop()));
-    const reports = this.nodes.map((n, i) => ({ name: n.name, method: methods[i] as StopMethod, consoleProblems: consoleProblems(n.consoleLog()) }));
+    const reports = this.nodes.map((n, i) => ({ name: n.name, method: methods[i] as StopMethod, consoleProblems: nodeConsoleProblems(n) }));
     const leftovers = this.nodes.flatMap((n) => umlProcesses(n.umid).map((pid) => `${n.name} process ${pid}`));
     for (const link of this.nodes.flatMap((n) => n.hostLinks)) {
       if (!(await udpFree(link.src, link.srcPort))) leftovers.push(`UDP ${link.src}:${link.srcPort} still bound`);
@@ -135,6 +191,30 @@ rc=$?
 kill -KILL "-$uml" 2>/dev/null
 exit $rc`;
 
+/**
+ * Starts a node's supervisor (console appended to <nodeDir>/console.log) and
+ * waits for UML's recorded pid. Tests' nodes carry PR_SET_PDEATHSIG so they
+ * end with this process, even on SIGKILL; persistent ones are detached.
+ */
+async function launchNode(launch: NodeLaunch, nodeDir: string, umid: string): Promise<{ child: ChildProcess; pid: number }> {
+  const pidFile = join(nodeDir, 'uml.pid');
+  rmSync(pidFile, { force: true }); // a previous boot's pid must not be taken for this one
+  const out = openSync(join(nodeDir, 'console.log'), 'a');
+  const [file, ...argv] = launch.persistent ? launch.argv : ['/usr/bin/setpriv', '--pdeathsig', 'TERM', '--', ...launch.argv];
+  const child = spawn(file as string, argv, {
+    stdio: ['ignore', out, out],
+    detached: launch.persistent,
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TMPDIR: launch.ramDir, LAB_PIDFILE: pidFile },
+  });
+  closeSync(out);
+  if (child.pid === undefined) throw new Error(`lab: could not start ${UML_KERNEL}`);
+  if (launch.persistent) child.unref();
+  const pid = await readPidFile(pidFile, child.pid);
+  // A persistent lab must outlive this process; everything else is killed if we exit without stop().
+  if (!launch.persistent) track(pid, umid);
+  return { child, pid };
+}
+
 async function readPidFile(path: string, supervisorPid: number): Promise<number> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
@@ -145,9 +225,37 @@ async function readPidFile(path: string, supervisorPid: number): Promise<number>
   throw new Error(`lab: the node supervisor (pid ${supervisorPid}) did not record UML's pid in ${path}`);
 }
 
+/** The root disk is the last ubd slot (UML has 16), /dev/ubdp in the guest, out of the data disks' way. */
+const ROOT_DISK_UBD = 15;
+const ROOT_DISK_DEVICE = '/dev/ubdp';
+const ROOT_DISK_MIB = 1024;
+
+/** Always a new sparse file: a truncated old one keeps LVM/DRBD metadata. */
+function sparseFile(path: string, sizeMiB: number): void {
+  rmSync(path, { force: true });
+  const fd = openSync(path, 'w');
+  try {
+    ftruncateSync(fd, sizeMiB * 2 ** 20);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const hostAddress = (net: [number, number], index: number): string => `127.${net[0]}.${net[1]}.${index}`;
 const linkPort = (from: number, to: number): number => 17000 + from * 10 + to;
 const sessionId = (from: number, to: number): number => from * 10 + to;
+
+/** Waits until the node's own link ports can be bound again (its UML sockets are closed). */
+async function waitPortsFree(node: LabNode, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const busy: string[] = [];
+    for (const link of node.hostLinks) if (!(await udpFree(link.src, link.srcPort))) busy.push(`${link.src}:${link.srcPort}`);
+    if (busy.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`lab: ${node.name}'s link ports still bound: ${busy.join(', ')}`);
+    await sleep(50);
+  }
+}
 
 export async function udpFree(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -211,6 +319,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const count = options.nodes ?? 2;
   const memMiB = options.memMiB ?? 512;
   const disks = options.disksMiB ?? [2048];
+  if (disks.length > ROOT_DISK_UBD) throw new Error(`lab: at most ${ROOT_DISK_UBD} data disks (ubd${ROOT_DISK_UBD} is the root disk)`);
   const root = projectRoot();
   const kernel = umlKernelVersion();
   ensureBuilt(log);
@@ -250,16 +359,14 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     ];
     disks.forEach((sizeMiB, d) => {
       const image = join(nodeDir, `disk${d}.img`);
-      // Always a new sparse file: a truncated old one keeps LVM/DRBD metadata.
-      rmSync(image, { force: true });
-      const fd = openSync(image, 'w');
-      try {
-        ftruncateSync(fd, sizeMiB * 2 ** 20); // sparse
-      } finally {
-        closeSync(fd);
-      }
+      sparseFile(image, sizeMiB);
       args.push(`ubd${d}=${image}`);
     });
+    // The root disk: ext4 holding the overlay's upper layer (see guest/init.sh), so /etc survives a reboot.
+    const rootImage = join(nodeDir, 'root.img');
+    sparseFile(rootImage, ROOT_DISK_MIB);
+    execFileSync('/usr/sbin/mkfs.ext4', ['-q', '-F', '-L', `${name}-root`, '-m', '0', '-N', '16384', '-J', 'size=16', '-E', 'root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0', rootImage], { stdio: 'pipe' });
+    args.push(`ubd${ROOT_DISK_UBD}=${rootImage}`);
     const interfaces: Record<string, string> = {};
     const hostLinks: HostLink[] = [];
     const addrs: string[] = [];
@@ -277,32 +384,18 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       vec++;
     }
     // Unknown name=value parameters reach init as environment variables.
-    args.push(`LAB_NODE=${name}`, `LAB_DIR=${dir}`, `LAB_ROOT=${root}`, `LAB_NODE_BIN=${GUEST_NODE}`, `LAB_ADDRS=${addrs.join(',')}`);
+    args.push(`LAB_NODE=${name}`, `LAB_DIR=${dir}`, `LAB_ROOT=${root}`, `LAB_NODE_BIN=${GUEST_NODE}`, `LAB_ADDRS=${addrs.join(',')}`, `LAB_ROOT_DISK=${ROOT_DISK_DEVICE}`);
 
     const consoleLog = join(nodeDir, 'console.log');
-    const pidFile = join(nodeDir, 'uml.pid');
-    const out = openSync(consoleLog, 'w');
-    const supervised = ['/bin/sh', '-c', SUPERVISOR, 'hastor-lab-node', UML_KERNEL, ...args];
-    // Tests: PR_SET_PDEATHSIG makes the supervisor (and so the node) end with this process, even on SIGKILL.
-    const [file, ...argv] = options.persistent ? supervised : ['/usr/bin/setpriv', '--pdeathsig', 'TERM', '--', ...supervised];
-    const child = spawn(file as string, argv, {
-      stdio: ['ignore', out, out],
-      detached: options.persistent ?? false,
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', TMPDIR: ram, LAB_PIDFILE: pidFile },
-    });
-    closeSync(out);
-    if (child.pid === undefined) throw new Error(`lab: could not start ${UML_KERNEL}`);
-    if (options.persistent) child.unref();
-    const pid = await readPidFile(pidFile, child.pid);
-    // A persistent lab must outlive this process; everything else is killed if we exit without stop().
-    if (!options.persistent) track(pid, umid);
-    const info: NodeInfo = { name, index: i, address: `10.99.0.${i}`, umid, pid, supervisorPid: child.pid, nodeDir, consoleLog, interfaces, hostLinks };
+    const launch: NodeLaunch = { argv: ['/bin/sh', '-c', SUPERVISOR, 'hastor-lab-node', UML_KERNEL, ...args], ramDir: ram, persistent: options.persistent ?? false };
+    const { child, pid } = await launchNode(launch, nodeDir, umid);
+    const info: NodeInfo = { name, index: i, address: `10.99.0.${i}`, umid, pid, supervisorPid: child.pid as number, nodeDir, consoleLog, interfaces, hostLinks, boot: 1, launch };
     nodes.push(new LabNode(info, child));
   }
 
   const state: LabState = { id: labId, dir, root, kernel, createdAt: new Date().toISOString(), bootMs: 0, nodes: nodes.map((n) => n.info()) };
   writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
-  const lab = new Lab(state, nodes);
+  const lab = new Lab(state, nodes, { log, ...(options.bootTimeoutMs === undefined ? {} : { bootTimeoutMs: options.bootTimeoutMs }) });
   try {
     const ready = await Promise.all(nodes.map((n) => waitReady(n, join(n.nodeDir, 'ready.json'), options.bootTimeoutMs ?? 60_000)));
     state.bootMs = Date.now() - started;
