@@ -57,3 +57,6 @@ export {
   type DrbdWatch,
   type WatchSource,
 } from './drbd/watch.js';
+export * from './sys/block-device.js';
+export * from './sys/filesystem.js';
+export * from './metrics/index.js';

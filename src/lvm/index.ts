@@ -9,3 +9,4 @@ export * from './locks.js';
 export * from './lvm-shell.js';
 export * from './executor-runner.js';
 export * from './shared-vg.js';
+export * from './lvmlockctl.js';

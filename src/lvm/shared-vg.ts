@@ -89,6 +89,8 @@ export interface LvmlockdSetupOptions {
   sanlockUser?: string;
   sanlockGroup?: string;
   timeoutMs?: number;
+  /** Plan only: read files and probe daemons; `written` and `started` then name what would be written and started. */
+  dryRun?: boolean;
 }
 
 export interface LvmlockdSetupResult {
@@ -136,6 +138,10 @@ async function startDaemons(node: Executor, options: LvmlockdSetupOptions, resul
   if (lvmlockdUp) result.running.push('lvmlockd');
   if ((!needSanlock || sanlockUp) && lvmlockdUp) return;
   const missing = [...(needSanlock && !sanlockUp ? ['sanlock'] : []), ...(lvmlockdUp ? [] : ['lvmlockd'])];
+  if (options.dryRun === true) {
+    result.started.push(...missing);
+    return;
+  }
   if (mode === 'none') {
     throw new HastorError('E_DAEMON', `${node.node}: ${missing.join(' and ')} not running; start ${lm === 'dlm' ? 'corosync, dlm_controld and ' : ''}${missing.join(' and ')} (lvmlockd -g ${lm})`);
   }
@@ -189,7 +195,7 @@ export async function setupLvmlockd(node: Executor, options: LvmlockdSetupOption
   const result: LvmlockdSetupResult = { node: node.node, version, plan, written: [], started: [], running: [] };
   const edited = applyConfigPlan(plan, configFileMap(files, paths));
   for (const [path, file] of edited) {
-    await node.writeFile(path, file.toString(), { root: true, mode: 0o644 });
+    if (options.dryRun !== true) await node.writeFile(path, file.toString(), { root: true, mode: 0o644 });
     result.written.push(path);
   }
   await startDaemons(node, options, result);

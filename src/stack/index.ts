@@ -23,3 +23,31 @@ export type { UpperLayerCheck, UpperLayerVerdict } from './upper-layer.js';
 export { lvmUpperLayerCheck, lvmVerdict, lvmFindingsOn, resourceDevices } from './upper-layer-lvm.js';
 export * from './growth/plan.js';
 export type * from './growth/types.js';
+export * from './growth/topology.js';
+export * from './growth/read-state.js';
+export * from './growth/execute.js';
+export {
+  DEFAULT_CLUSTER_FILE,
+  clusterFileSchema,
+  clusterFromFile,
+  executorFor,
+  loadClusterFile,
+  lvmHostIdOf,
+  parseClusterFile,
+  type ClusterFile,
+  type ClusterFileGuest,
+  type ClusterFileNode,
+  type ClusterFileSsh,
+  type LoadedCluster,
+} from './cluster-file.js';
+export {
+  DOCTOR_RULES,
+  DOCTOR_SEVERITIES,
+  doctorFindingSchema,
+  doctorReportSchema,
+  runDoctor,
+  type DoctorFinding,
+  type DoctorOptions,
+  type DoctorReport,
+  type DoctorSeverity,
+} from './doctor.js';

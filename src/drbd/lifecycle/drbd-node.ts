@@ -71,6 +71,15 @@ export class DrbdNode {
     return status.resources.find((r) => r.name === name) ?? null;
   }
 
+  /** Every resource that is up on this node (events2 --now for `all`). */
+  async statusAll(): Promise<DrbdStatus> {
+    const [{ stdout }, versions] = await Promise.all([
+      this.run(['drbdsetup', 'events2', '--now', '--statistics', 'all'], { timeoutMs: this.readTimeoutMs }),
+      this.versions(),
+    ]);
+    return parseEvents2(stdout, { drbd84: versions.generation === '8.4' || versions.generation === '8.3' });
+  }
+
   /** /proc/drbd: version header and, on 8.x, `oos:` per minor. */
   async procDrbd(): Promise<DrbdStatus> {
     return parseProcDrbd(await this.executor.readFile('/proc/drbd'));

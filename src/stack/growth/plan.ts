@@ -41,19 +41,26 @@ export function backingBytesFor(usable: bigint, unit: bigint): bigint {
   return backing;
 }
 
-export function planGrowth(state: GrowthState, target: GrowthTarget): GrowthPlan {
+export interface PlanGrowthOptions {
+  /** `drbdadm -- --assume-clean resize`: the new area is not resynced (only for backing space known to read the same on every node). */
+  skipResync?: boolean;
+}
+
+export function planGrowth(state: GrowthState, target: GrowthTarget, options: PlanGrowthOptions = {}): GrowthPlan {
   if (state.tier1.length === 0) throw new ConfigError('growth state has no tier-1 node');
   const steps: GrowthStep[] = [];
   const t2 = state.tier2;
-  const ext2 = t2.vg.extentBytes;
 
   // 1. What DRBD size is needed, and what the tier-2 LV should become.
   let tier2LvBytes: bigint | null = null;
   let requiredDrbd: bigint;
   let requiredVg2: bigint | null = null;
   if (target.kind === 'guest-disk') {
+    if (t2?.lv === undefined) throw new ConfigError('a guest-disk target needs the tier-2 VG and LV in the growth state');
+    const ext2 = t2.vg.extentBytes;
     tier2LvBytes = alignUp(target.sizeBytes, ext2);
-    if (target.sizeBytes < t2.lv.sizeBytes) {
+    // Compared after rounding, so running the same target again once done is not a "shrink".
+    if (tier2LvBytes < t2.lv.sizeBytes) {
       throw new SafetyError(
         'no-shrink',
         `target ${target.sizeBytes} B is smaller than ${t2.vg.name}/${t2.lv.name} (${t2.lv.sizeBytes} B); growth never shrinks`,
@@ -72,7 +79,10 @@ export function planGrowth(state: GrowthState, target: GrowthTarget): GrowthPlan
     // DRBD must grow only when the VG lacks room; 0n means "no requirement".
     requiredDrbd = missing > 0n ? t2.vg.peStartBytes + requiredVg2 : 0n;
   } else {
-    if (target.sizeBytes < state.drbd.sizeBytes) {
+    // Growing to the target gives whole extents of backing, so DRBD may end a little above it:
+    // a target that rounds up to at least the current size is the same growth again, not a shrink.
+    const unit = state.tier1.map((n) => n.vg.extentBytes).reduce(lcm);
+    if (drbdUsableBytes(backingBytesFor(target.sizeBytes, unit)) < state.drbd.sizeBytes) {
       throw new SafetyError(
         'no-shrink',
         `target ${target.sizeBytes} B is smaller than DRBD ${state.drbd.resource} (${state.drbd.sizeBytes} B); growth never shrinks`,
@@ -112,7 +122,7 @@ export function planGrowth(state: GrowthState, target: GrowthTarget): GrowthPlan
       id: 'drbd-resize',
       tier: 'drbd',
       node: resizeNode,
-      argv: ['drbdadm', 'resize', state.drbd.resource],
+      argv: options.skipResync === true ? ['drbdadm', '--', '--assume-clean', 'resize', state.drbd.resource] : ['drbdadm', 'resize', state.drbd.resource],
       why: `make ${state.drbd.device} use the grown backing LVs (${state.drbd.sizeBytes} B → ${drbdBytes} B)`,
       precondition: `backing LV is ${backing} B on every node; resource Connected and UpToDate on both sides; no resync running`,
       check: (s) => s.drbd.sizeBytes >= need,
@@ -121,9 +131,11 @@ export function planGrowth(state: GrowthState, target: GrowthTarget): GrowthPlan
 
   // 3. Tier 2: PV, then LV (+ refresh on the other nodes when shared).
   let tier2VgBytes: bigint | null = null;
-  if (requiredVg2 !== null && t2.vg.sizeBytes < requiredVg2) {
-    const afterDrbd = drbdBytes ?? state.drbd.sizeBytes;
-    const vgAfter = alignDown(afterDrbd - t2.vg.peStartBytes, ext2);
+  const afterDrbd = drbdBytes ?? state.drbd.sizeBytes;
+  // A drbd target grows the VG on top too, to all the device gives.
+  if (target.kind === 'drbd' && t2 !== undefined) requiredVg2 = alignDown(afterDrbd - t2.vg.peStartBytes, t2.vg.extentBytes);
+  if (t2 !== undefined && requiredVg2 !== null && t2.vg.sizeBytes < requiredVg2) {
+    const vgAfter = alignDown(afterDrbd - t2.vg.peStartBytes, t2.vg.extentBytes);
     tier2VgBytes = vgAfter;
     const need = requiredVg2;
     steps.push({
@@ -133,10 +145,10 @@ export function planGrowth(state: GrowthState, target: GrowthTarget): GrowthPlan
       argv: ['pvresize', state.drbd.device],
       why: `grow the PV of ${t2.vg.name} to the new DRBD size so the VG gains ${vgAfter - t2.vg.sizeBytes} B`,
       precondition: `${state.drbd.device} is at least ${requiredDrbd} B on this node`,
-      check: (s) => s.tier2.vg.sizeBytes >= need,
+      check: (s) => (s.tier2?.vg.sizeBytes ?? 0n) >= need,
     });
   }
-  if (tier2LvBytes !== null) {
+  if (tier2LvBytes !== null && t2?.lv !== undefined) {
     const lvBytes = tier2LvBytes;
     const full = `${t2.vg.name}/${t2.lv.name}`;
     const shared = t2.lv.activation === 'shared';
@@ -153,7 +165,7 @@ export function planGrowth(state: GrowthState, target: GrowthTarget): GrowthPlan
           ? `grow the guest disk to ${lvBytes} B; the LV is active shared, so the LV lock is skipped and the other nodes refresh`
           : `grow the guest disk to ${lvBytes} B`,
         precondition: `${t2.vg.name} has at least ${lvBytes - t2.lv.sizeBytes} B free`,
-        check: (s) => s.tier2.lv.sizeBytes >= lvBytes,
+        check: (s) => (s.tier2?.lv?.sizeBytes ?? 0n) >= lvBytes,
       });
     }
     if (shared) {
@@ -167,7 +179,7 @@ export function planGrowth(state: GrowthState, target: GrowthTarget): GrowthPlan
           argv: ['lvchange', '--refresh', full],
           why: `reload the device-mapper table on ${node} so its active ${full} shows ${lvBytes} B`,
           precondition: `${full} is ${lvBytes} B in the LVM metadata`,
-          check: (s) => (s.tier2.lv.activeOn.find((x) => x.node === node)?.deviceSizeBytes ?? 0n) >= lvBytes,
+          check: (s) => (s.tier2?.lv?.activeOn.find((x) => x.node === node)?.deviceSizeBytes ?? 0n) >= lvBytes,
         });
       }
     }
@@ -254,13 +266,18 @@ function checkDrbdHealthy(state: GrowthState): void {
   }
   const bad = d.nodes.filter(
     (n) =>
+      n.unreachable !== undefined ||
       n.diskState !== 'UpToDate' ||
       n.connectionState !== 'Connected' ||
       (n.replicationState !== null && n.replicationState !== 'Established'),
   );
   if (bad.length > 0 || d.nodes.length < 2) {
     const detail = bad
-      .map((n) => `${n.node}: disk ${n.diskState}, connection ${n.connectionState}${n.replicationState === null ? '' : `/${n.replicationState}`}`)
+      .map((n) =>
+        n.unreachable !== undefined
+          ? `${n.node}: unreachable (${n.unreachable})`
+          : `${n.node}: disk ${n.diskState}, connection ${n.connectionState}${n.replicationState === null ? '' : `/${n.replicationState}`}`,
+      )
       .join('; ');
     throw new SafetyError(
       'peers-uptodate',
@@ -294,7 +311,7 @@ function checkTier1Space(nodes: Tier1NodeState[], backing: bigint, requiredDrbd:
 
 /** Where tier-2 commands run: the first node the LV is active on, else the first tier-1 node. */
 function tier2Node(state: GrowthState): string {
-  return state.tier2.lv.activeOn[0]?.node ?? state.tier1[0]!.node;
+  return state.tier2?.lv?.activeOn[0]?.node ?? state.tier1[0]!.node;
 }
 
 

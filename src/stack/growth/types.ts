@@ -28,6 +28,8 @@ export interface DrbdNodeState {
   connectionState: ConnectionState;
   /** null when the source does not report it (8.4 folds it into `cs:`). */
   replicationState: ReplicationState | null;
+  /** Set when the node could not be reached at all (crashed, network): why. */
+  unreachable?: string;
 }
 
 export interface DrbdGrowthState {
@@ -40,10 +42,10 @@ export interface DrbdGrowthState {
   nodes: DrbdNodeState[];
 }
 
-/** Tier 2: a VG whose only PV is the DRBD device, and the guest disk LV in it. */
+/** Tier 2: a VG whose only PV is the DRBD device, and (for a guest-disk target) the guest disk LV in it. */
 export interface Tier2State {
   vg: VolumeGroupView & { peStartBytes: bigint };
-  lv: {
+  lv?: {
     name: string;
     /** Size in the LVM metadata. */
     sizeBytes: bigint;
@@ -66,9 +68,11 @@ export interface GuestState {
 }
 
 export interface GrowthState {
+  /** Only the nodes that answered; an unreachable node is listed in drbd.nodes with `unreachable`. */
   tier1: Tier1NodeState[];
   drbd: DrbdGrowthState;
-  tier2: Tier2State;
+  /** Absent when no VG sits on the DRBD device (only a `drbd` target makes sense then). */
+  tier2?: Tier2State;
   guest?: GuestState;
 }
 

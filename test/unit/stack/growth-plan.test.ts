@@ -128,9 +128,9 @@ describe('planGrowth: guest disk 128 MiB → 256 MiB', () => {
     const after = baseState();
     for (const n of after.tier1) n.lv.sizeBytes = 260n * MiB;
     after.drbd.sizeBytes = 260n * MiB - 48n * KiB;
-    after.tier2.vg.sizeBytes = 256n * MiB;
-    after.tier2.vg.freeBytes = 132n * MiB;
-    after.tier2.lv.sizeBytes = 256n * MiB;
+    after.tier2!.vg.sizeBytes = 256n * MiB;
+    after.tier2!.vg.freeBytes = 132n * MiB;
+    after.tier2!.lv!.sizeBytes = 256n * MiB;
     for (const step of plan.steps) expect(step.check(after)).toBe(true);
   });
 
@@ -158,16 +158,16 @@ describe('planGrowth: guest disk 128 MiB → 256 MiB', () => {
     const s = baseState();
     for (const n of s.tier1) n.lv.sizeBytes = 260n * MiB;
     s.drbd.sizeBytes = 260n * MiB - 48n * KiB;
-    s.tier2.lv.sizeBytes = 256n * MiB;
-    s.tier2.lv.activeOn[0]!.deviceSizeBytes = 256n * MiB;
-    s.tier2.vg.sizeBytes = 256n * MiB;
+    s.tier2!.lv!.sizeBytes = 256n * MiB;
+    s.tier2!.lv!.activeOn[0]!.deviceSizeBytes = 256n * MiB;
+    s.tier2!.vg.sizeBytes = 256n * MiB;
     expect(planGrowth(s, { kind: 'guest-disk', sizeBytes: 256n * MiB }).steps).toEqual([]);
   });
 
   it('uses free tier-2 space without touching DRBD when it suffices', () => {
     const s = baseState();
-    s.tier2.lv.sizeBytes = 64n * MiB;
-    s.tier2.vg.freeBytes = 60n * MiB;
+    s.tier2!.lv!.sizeBytes = 64n * MiB;
+    s.tier2!.vg.freeBytes = 60n * MiB;
     const plan = planGrowth(s, { kind: 'guest-disk', sizeBytes: 124n * MiB });
     expect(ids(plan.steps)).toEqual(['tier2-lvextend']);
   });
@@ -176,8 +176,8 @@ describe('planGrowth: guest disk 128 MiB → 256 MiB', () => {
 describe('planGrowth: shared activation', () => {
   it('extends with --lockopt skiplv, then refreshes on the other node', () => {
     const s = baseState();
-    s.tier2.lv.activation = 'shared';
-    s.tier2.lv.activeOn = [
+    s.tier2!.lv!.activation = 'shared';
+    s.tier2!.lv!.activeOn = [
       { node: 'a', deviceSizeBytes: 124n * MiB },
       { node: 'b', deviceSizeBytes: 124n * MiB },
     ];
@@ -188,14 +188,14 @@ describe('planGrowth: shared activation', () => {
     expect(plan.steps.at(-1)!.node).toBe('b');
 
     // Resume: metadata grown and node a active at the new size, b not refreshed yet.
-    s.tier2.lv.sizeBytes = 256n * MiB;
-    s.tier2.vg.sizeBytes = 256n * MiB;
-    s.tier2.lv.activeOn[0]!.deviceSizeBytes = 256n * MiB;
+    s.tier2!.lv!.sizeBytes = 256n * MiB;
+    s.tier2!.vg.sizeBytes = 256n * MiB;
+    s.tier2!.lv!.activeOn[0]!.deviceSizeBytes = 256n * MiB;
     for (const n of s.tier1) n.lv.sizeBytes = 260n * MiB;
     s.drbd.sizeBytes = 260n * MiB - 48n * KiB;
     const rest = planGrowth(s, { kind: 'guest-disk', sizeBytes: 256n * MiB });
     expect(ids(rest.steps)).toEqual(['tier2-refresh@b']);
-    s.tier2.lv.activeOn[1]!.deviceSizeBytes = 256n * MiB;
+    s.tier2!.lv!.activeOn[1]!.deviceSizeBytes = 256n * MiB;
     expect(rest.steps[0]!.check(s)).toBe(true);
   });
 
@@ -232,9 +232,9 @@ describe('planGrowth: guest', () => {
     const s = withGuest('ext4');
     for (const n of s.tier1) n.lv.sizeBytes = 260n * MiB;
     s.drbd.sizeBytes = 260n * MiB - 48n * KiB;
-    Object.assign(s.tier2.vg, { sizeBytes: 256n * MiB });
-    s.tier2.lv.sizeBytes = 256n * MiB;
-    s.tier2.lv.activeOn[0]!.deviceSizeBytes = 256n * MiB;
+    Object.assign(s.tier2!.vg, { sizeBytes: 256n * MiB });
+    s.tier2!.lv!.sizeBytes = 256n * MiB;
+    s.tier2!.lv!.activeOn[0]!.deviceSizeBytes = 256n * MiB;
     const g = s.guest!;
     g.disk.sizeBytes = 256n * MiB;
     g.vg.sizeBytes = 252n * MiB;
@@ -247,11 +247,31 @@ describe('planGrowth: guest', () => {
 });
 
 describe('planGrowth: DRBD target', () => {
-  it('grows tier 1 and DRBD only', () => {
+  it('grows tier 1, DRBD and the PV of the VG on top (no LV)', () => {
     const plan = planGrowth(baseState(), { kind: 'drbd', sizeBytes: 512n * MiB });
-    expect(ids(plan.steps)).toEqual(['tier1-lvextend@a', 'tier1-lvextend@b', 'drbd-resize']);
+    expect(ids(plan.steps)).toEqual(['tier1-lvextend@a', 'tier1-lvextend@b', 'drbd-resize', 'tier2-pvresize']);
     // 512 MiB + 56 KiB meta data (5 bitmap blocks) → 516 MiB.
     expect(plan.sizes.tier1LvBytes).toBe(516n * MiB);
+    // 516 MiB - 56 KiB usable, 1 MiB pe_start, whole 4 MiB extents → 512 MiB.
+    expect(plan.sizes.tier2VgBytes).toBe(512n * MiB);
+    expect(plan.sizes.tier2LvBytes).toBeNull();
+  });
+
+  it('grows tier 1 and DRBD only when no VG sits on the device', () => {
+    const s = baseState();
+    delete s.tier2;
+    const plan = planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB });
+    expect(ids(plan.steps)).toEqual(['tier1-lvextend@a', 'tier1-lvextend@b', 'drbd-resize']);
+    expect(() => planGrowth(s, { kind: 'guest-disk', sizeBytes: 512n * MiB })).toThrow(/needs the tier-2 VG and LV/);
+  });
+
+  it('resumes a DRBD target after the resize: only the PV is left', () => {
+    const s = baseState();
+    for (const n of s.tier1) n.lv.sizeBytes = 516n * MiB;
+    s.drbd.sizeBytes = 516n * MiB - 56n * KiB;
+    expect(ids(planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB }).steps)).toEqual(['tier2-pvresize']);
+    s.tier2!.vg.sizeBytes = 512n * MiB;
+    expect(planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB }).steps).toEqual([]);
   });
 });
 
@@ -312,17 +332,44 @@ describe('planGrowth refusals', () => {
 
   it('needs no DRBD growth when the tier-2 VG already has room, even if it fills the PV', () => {
     const s = baseState();
-    s.tier2.lv.sizeBytes = 100n * MiB;
-    s.tier2.vg.freeBytes = 24n * MiB;
+    s.tier2!.lv!.sizeBytes = 100n * MiB;
+    s.tier2!.vg.freeBytes = 24n * MiB;
     s.drbd.resyncRunning = true;
     expect(ids(planGrowth(s, { kind: 'guest-disk', sizeBytes: 124n * MiB }).steps)).toEqual(['tier2-lvextend']);
   });
 
   it('does not refuse a tier-2-only growth while the peer is away', () => {
     const s = baseState();
-    s.tier2.lv.sizeBytes = 64n * MiB;
-    s.tier2.vg.freeBytes = 60n * MiB;
+    s.tier2!.lv!.sizeBytes = 64n * MiB;
+    s.tier2!.vg.freeBytes = 60n * MiB;
     s.drbd.nodes[1]!.connectionState = 'Connecting';
     expect(ids(planGrowth(s, { kind: 'guest-disk', sizeBytes: 124n * MiB }).steps)).toEqual(['tier2-lvextend']);
+  });
+});
+
+describe('planGrowth: the same target again after it was reached', () => {
+  it('is not a shrink when rounding made every tier a little larger than asked', () => {
+    // 250 MiB rounds up to 252 MiB (4 MiB extents); once there, asking 250 MiB again plans nothing.
+    const s = baseState();
+    for (const n of s.tier1) n.lv.sizeBytes = 260n * MiB;
+    s.drbd.sizeBytes = 260n * MiB - 48n * KiB;
+    s.tier2!.vg.sizeBytes = 256n * MiB;
+    s.tier2!.vg.freeBytes = 4n * MiB;
+    s.tier2!.lv!.sizeBytes = 252n * MiB;
+    s.tier2!.lv!.activeOn[0]!.deviceSizeBytes = 252n * MiB;
+    expect(planGrowth(s, { kind: 'guest-disk', sizeBytes: 250n * MiB }).steps).toEqual([]);
+    expect(planGrowth(s, { kind: 'drbd', sizeBytes: 259n * MiB }).steps).toEqual([]);
+    expect(() => planGrowth(s, { kind: 'drbd', sizeBytes: 255n * MiB })).toThrow(/growth never shrinks/);
+  });
+});
+
+describe('planGrowth: a node that cannot be reached', () => {
+  it('refuses a DRBD growth and names the node and why', () => {
+    const s = baseState();
+    s.tier1 = s.tier1.filter((t) => t.node !== 'b');
+    Object.assign(s.drbd.nodes[1]!, { role: 'Unknown', diskState: 'DUnknown', connectionState: 'StandAlone', replicationState: null, unreachable: 'b: lab node is not running' });
+    const e = refusal(() => planGrowth(s, { kind: 'guest-disk', sizeBytes: 256n * MiB }));
+    expect(e.rule).toBe('peers-uptodate');
+    expect(e.message).toContain('b: unreachable (b: lab node is not running)');
   });
 });

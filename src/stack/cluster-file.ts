@@ -1,0 +1,268 @@
+/**
+ * The cluster file: which nodes there are, how each is reached (this machine,
+ * or ssh as an unprivileged user with `sudo -n` for root commands), the
+ * guests, and the DRBD resources by name. JSON, validated with zod; every bad
+ * field is named by its path. The CLI reads it from /etc/hastor/cluster.json
+ * (or --cluster / HASTOR_CLUSTER); library users can load the same file.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ConfigError, ParseError } from '../errors.js';
+import { formatIssuePath, isValidHostName, validateResourceDefinition, type ResourceDefinition } from '../drbd/config/index.js';
+import { LocalExecutor, SshExecutor, type Executor, type SshTarget } from '../sys/executor.js';
+import { Cluster, type ClusterOptions } from './cluster.js';
+
+export const DEFAULT_CLUSTER_FILE = '/etc/hastor/cluster.json';
+
+/** ssh -o keys are words; values must not break the argv ssh builds (no newlines). */
+const sshOptionKey = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'an ssh option name (letters and digits, e.g. ConnectTimeout)');
+const sshOptionValue = z.string().min(1).regex(/^[^\n\r\0]*$/, 'no newlines or NUL characters');
+const absolutePath = z.string().regex(/^\/[^\0\n]*$/, 'an absolute path');
+
+const sshSchema = z.strictObject({
+  host: z.string().min(1).regex(/^[^\s@/\0-][^\s@\0]*$/, 'a host name or address (no spaces, no user@)'),
+  /** The unprivileged login; root logins are not the design but are accepted (sudo is then skipped). */
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_.-]*\$?$/i, 'a user name')
+    .optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Host keys are checked against this file (UserKnownHostsFile, StrictHostKeyChecking=yes). */
+  knownHostsFile: absolutePath.optional(),
+  /** Folder for ssh's connection-sharing socket (ControlPath): repeated commands skip the handshake. */
+  controlDir: absolutePath.optional(),
+  /** Extra `-o Key=Value` options. */
+  options: z.record(sshOptionKey, sshOptionValue).optional(),
+  /** The ssh client binary. */
+  ssh: z.string().min(1).optional(),
+});
+
+const reachSchema = {
+  /** This machine (no ssh). */
+  local: z.literal(true).optional(),
+  ssh: sshSchema.optional(),
+  /**
+   * Root commands run through `sudo -n` (never a password prompt). false is
+   * accepted only where no sudo is needed: an ssh login as root, or a local
+   * node when hastor itself runs as root.
+   */
+  sudo: z.boolean().optional(),
+};
+
+const nodeSchema = z.strictObject({
+  name: z.string().refine(isValidHostName, 'a host name as `uname -n` prints it'),
+  ...reachSchema,
+  /** lvmlockd with sanlock: this node's host_id (default: its position in `nodes`, from 1). */
+  lvmHostId: z.number().int().min(1).max(2000).optional(),
+});
+
+const guestSchema = z.strictObject(reachSchema);
+
+/** The fields; crossChecks() adds what spans fields (one way to reach each entry, unique names and host ids). */
+export const clusterFileSchema = z.strictObject({
+  nodes: z.array(nodeSchema).min(1, 'at least one node'),
+  guests: z.record(z.string().refine(isValidHostName, 'a guest name (host-name characters)'), guestSchema).optional(),
+  /** DRBD resource definitions by name (src/drbd/config/schema.ts); `name` may be left out. */
+  resources: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type ClusterFileNode = z.infer<typeof nodeSchema>;
+export type ClusterFileGuest = z.infer<typeof guestSchema>;
+export type ClusterFileSsh = z.infer<typeof sshSchema>;
+
+export interface ClusterFile {
+  /** Where it was read from (for messages). */
+  path: string;
+  nodes: ClusterFileNode[];
+  guests: Record<string, ClusterFileGuest>;
+  /** Validated and normalized, by name. */
+  resources: Record<string, ResourceDefinition>;
+}
+
+export interface LoadedCluster {
+  cluster: Cluster;
+  guests: Map<string, Executor>;
+  resources: Map<string, ResourceDefinition>;
+  file: ClusterFile;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What the field schemas cannot see: one way to reach each entry, sudo only
+ * skipped for root, unique names and host ids. Runs on the raw value, so these
+ * problems are listed together with the field errors.
+ */
+function crossChecks(raw: unknown): string[] {
+  const issues: string[] = [];
+  if (!isRecord(raw)) return issues;
+  const reach = (entry: unknown, path: (string | number)[]): void => {
+    if (!isRecord(entry)) return;
+    const where = formatIssuePath(path);
+    if ((entry.local === true) === (entry.ssh !== undefined)) issues.push(`${where}: give exactly one of "local": true or "ssh": {...}`);
+    if (entry.sudo === false && isRecord(entry.ssh) && entry.ssh.user !== 'root') {
+      issues.push(`${where}.sudo: sudo: false needs ssh.user "root"; an unprivileged login runs root commands with sudo -n`);
+    }
+  };
+  if (Array.isArray(raw.nodes)) {
+    const names = new Map<string, number>();
+    const hostIds = new Map<number, string>();
+    raw.nodes.forEach((node: unknown, i: number) => {
+      reach(node, ['nodes', i]);
+      if (!isRecord(node) || typeof node.name !== 'string') return;
+      const first = names.get(node.name);
+      if (first !== undefined) issues.push(`nodes[${i}].name: ${node.name} is already nodes[${first}]`);
+      else names.set(node.name, i);
+      const id = typeof node.lvmHostId === 'number' ? node.lvmHostId : i + 1;
+      const other = hostIds.get(id);
+      if (other !== undefined) issues.push(`nodes[${i}].lvmHostId: host id ${id} is also ${other}'s; each node needs its own`);
+      else hostIds.set(id, node.name);
+    });
+  }
+  if (isRecord(raw.guests)) for (const [name, guest] of Object.entries(raw.guests)) reach(guest, ['guests', name]);
+  return issues;
+}
+
+/** 1-based line of a character offset (for JSON syntax errors). */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text[i] === '\n') line++;
+  return line;
+}
+
+/**
+ * Where JSON.parse failed. V8 names a position for some errors; for an
+ * unexpected token Node 20 quotes the text around it instead, which is found
+ * again in the input.
+ */
+function errorLine(text: string, message: string): number | undefined {
+  const lineMatch = /line (\d+)/.exec(message);
+  if (lineMatch) return Number(lineMatch[1]);
+  const position = /position (\d+)/.exec(message);
+  if (position) return lineAt(text, Number(position[1]));
+  if (/Unexpected end of JSON input/.test(message)) return lineAt(text, text.trimEnd().length);
+  const snippet = /(?:\.\.\.)?"([\s\S]*)"(?:\.\.\.)? is not valid JSON$/.exec(message)?.[1];
+  const token = /Unexpected token '([\s\S])'/.exec(message)?.[1];
+  if (snippet === undefined || snippet === '') return undefined;
+  const at = text.indexOf(snippet);
+  if (at < 0) return undefined;
+  return lineAt(text, at + Math.max(0, token === undefined ? 0 : snippet.indexOf(token)));
+}
+
+function parseJson(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    // V8: "... in JSON at position 42 (line 3 column 5)"; older: "... at position 42".
+    const line = errorLine(text, message);
+    const excerpt = line === undefined ? undefined : (text.split('\n')[line - 1] ?? '').trim();
+    throw new ParseError(`not valid JSON (${message.replace(/\s*\(line \d+ column \d+\)$/, '')})`, {
+      source: path,
+      ...(line === undefined ? {} : { line }),
+      ...(excerpt === undefined || excerpt === '' ? {} : { excerpt }),
+    });
+  }
+}
+
+/**
+ * Validates a cluster file's text. Syntax errors are a ParseError with the
+ * line; every content problem is listed in one ConfigError as `path: message`
+ * (resource problems under `resources.<name>.…`). Pure.
+ */
+export function parseClusterFile(text: string, path: string): ClusterFile {
+  const raw = parseJson(text, path);
+  const issues: string[] = [];
+  const result = clusterFileSchema.safeParse(raw);
+  issues.push(...crossChecks(raw));
+  if (!result.success) issues.push(...result.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`));
+
+  const resources: Record<string, ResourceDefinition> = {};
+  const nodeNames = new Set(result.success ? result.data.nodes.map((n) => n.name) : []);
+  const rawResources = result.success ? (result.data.resources ?? {}) : {};
+  for (const [name, input] of Object.entries(rawResources)) {
+    const where = formatIssuePath(['resources', name]);
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      issues.push(`${where}: a resource definition object`);
+      continue;
+    }
+    const given = (input as { name?: unknown }).name;
+    if (given !== undefined && given !== name) {
+      issues.push(`${where}.name: ${JSON.stringify(given)} differs from its key ${JSON.stringify(name)}`);
+      continue;
+    }
+    const validated = validateResourceDefinition({ ...input, name });
+    if (!validated.ok) {
+      issues.push(...validated.issues.map((i) => `${where}.${i}`));
+      continue;
+    }
+    validated.value.nodes.forEach((n, i) => {
+      if (!nodeNames.has(n.name)) issues.push(`${where}.nodes[${i}].name: ${n.name} is not one of the cluster's nodes (${[...nodeNames].join(', ')})`);
+    });
+    resources[name] = validated.value;
+  }
+
+  if (issues.length > 0 || !result.success) {
+    throw new ConfigError(`invalid cluster file ${path}: ${issues.length} problem${issues.length === 1 ? '' : 's'}`, issues);
+  }
+  return { path, nodes: result.data.nodes, guests: result.data.guests ?? {}, resources };
+}
+
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+function sshTarget(ssh: ClusterFileSsh): SshTarget {
+  const options: Record<string, string> = {};
+  if (ssh.knownHostsFile !== undefined) {
+    options.UserKnownHostsFile = ssh.knownHostsFile;
+    options.StrictHostKeyChecking = 'yes';
+  }
+  Object.assign(options, ssh.options);
+  return {
+    host: ssh.host,
+    ...(ssh.user === undefined ? {} : { user: ssh.user }),
+    ...(ssh.port === undefined ? {} : { port: ssh.port }),
+    ...(Object.keys(options).length === 0 ? {} : { options }),
+    ...(ssh.controlDir === undefined ? {} : { controlDir: ssh.controlDir }),
+    ...(ssh.ssh === undefined ? {} : { ssh: ssh.ssh }),
+  };
+}
+
+/** The Executor for a node or guest entry of a cluster file. */
+export function executorFor(name: string, entry: { local?: true | undefined; ssh?: ClusterFileSsh | undefined; sudo?: boolean | undefined }): Executor {
+  if (entry.ssh !== undefined) return new SshExecutor(sshTarget(entry.ssh), name);
+  if (entry.sudo === false && !isRoot()) {
+    throw new ConfigError(`${name}: "sudo": false on a local node needs hastor to run as root`, ['run hastor as root, or drop "sudo": false (root commands then use sudo -n)']);
+  }
+  return new LocalExecutor(name);
+}
+
+/** Builds the cluster (no remote check: call `cluster.verifyNames()` before changing anything), the guests and the resources. */
+export function clusterFromFile(file: ClusterFile, options: ClusterOptions = {}): LoadedCluster {
+  const cluster = new Cluster(
+    file.nodes.map((n) => ({ name: n.name, executor: executorFor(n.name, n) })),
+    options,
+  );
+  const guests = new Map(Object.entries(file.guests).map(([name, g]) => [name, executorFor(name, g)] as const));
+  return { cluster, guests, resources: new Map(Object.entries(file.resources)), file };
+}
+
+/** Reads, validates and builds a cluster file (default /etc/hastor/cluster.json). */
+export async function loadClusterFile(path: string = DEFAULT_CLUSTER_FILE, options: ClusterOptions = {}): Promise<LoadedCluster> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read cluster file ${path}${code ? ` (${code})` : ''}: ${(error as Error).message}`, [
+      'write one (see docs/cli.md, "The cluster file"), or name another with --cluster FILE or HASTOR_CLUSTER',
+    ]);
+  }
+  return clusterFromFile(parseClusterFile(text, path), options);
+}
+
+/** A node's lvmlockd host_id: `lvmHostId`, else its position in the file (from 1). */
+export function lvmHostIdOf(file: ClusterFile, node: string): number {
+  const index = file.nodes.findIndex((n) => n.name === node);
+  if (index < 0) throw new ConfigError(`no node ${JSON.stringify(node)} in ${file.path}`, [`the file has ${file.nodes.map((n) => n.name).join(', ')}`]);
+  return file.nodes[index]?.lvmHostId ?? index + 1;
+}

@@ -1,0 +1,187 @@
+/**
+ * Runs a growth: read every tier, plan, then one step at a time — run it on
+ * its node, read the state again and wait until the step's own check holds.
+ * A crash or a killed node at any point leaves a state from which planning
+ * again gives exactly the steps still missing, so the same call resumes; no
+ * finished step is redone or undone. Progress goes to a callback (the
+ * library never prints).
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HastorError } from '../../errors.js';
+import { assertResourceName } from '../../drbd/lifecycle/index.js';
+import { lockFile, type FileLock } from '../../sys/flock.js';
+import { planGrowth, type PlanGrowthOptions } from './plan.js';
+import { GrowthStateReader, type DrbdSyncView, type GrowthReading } from './read-state.js';
+import type { GrowthTopology } from './topology.js';
+import type { GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
+
+export type GrowthProgress =
+  | { type: 'plan'; plan: GrowthPlan; dryRun: boolean }
+  | { type: 'step-start'; index: number; total: number; step: GrowthStep }
+  | { type: 'step-done'; index: number; total: number; step: GrowthStep; durationMs: number }
+  | { type: 'resync'; views: DrbdSyncView[] }
+  | { type: 'resync-done'; durationMs: number };
+
+export interface GrowOptions {
+  /** Read and plan only; nothing changes. */
+  dryRun?: boolean;
+  /** Called on every event; a returned promise is awaited before the growth goes on (a caller may pause it between steps). */
+  onProgress?: (event: GrowthProgress) => void | Promise<void>;
+  /**
+   * `drbdadm resize --assume-clean`: no resync of the new area. Only safe when the new
+   * backing space reads the same on every node (e.g. zeroed); otherwise the nodes
+   * differ there, and a verify or a read after failover shows it.
+   */
+  skipResync?: boolean;
+  /** Where hastor's own grow lock lives on this machine (null: none). Default /run/lock/hastor. */
+  lockDir?: string | null;
+  /** How long to wait for another grow of the same resource. Default 0: fail at once. */
+  lockTimeoutMs?: number;
+  /** Per step command. Default 5 min. */
+  stepTimeoutMs?: number;
+  /** Until a step's check holds after it ran (a peer sees a DRBD resize a moment later). Default 60 s. */
+  settleTimeoutMs?: number;
+  /** Until the resync of the new area ends. Default 6 h. */
+  resyncTimeoutMs?: number;
+  pollIntervalMs?: number;
+}
+
+export interface RanStep {
+  step: GrowthStep;
+  durationMs: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface GrowResult {
+  dryRun: boolean;
+  /** The plan made from the state at the start (what a dry run shows). */
+  plan: GrowthPlan;
+  ran: RanStep[];
+  /** The state read at the end (at the start for a dry run). */
+  state: GrowthState;
+  /** True when the state already met the target: nothing to do. */
+  alreadyDone: boolean;
+  durationMs: number;
+}
+
+/** A step ran but its check never held, or the end state still needs steps. */
+export class GrowthVerifyError extends HastorError {
+  constructor(
+    message: string,
+    readonly stepId: string | null,
+    readonly state: GrowthState,
+  ) {
+    super('E_GROWTH_VERIFY', message);
+  }
+}
+
+export async function grow(topology: GrowthTopology, target: GrowthTarget, options: GrowOptions = {}): Promise<GrowResult> {
+  const started = Date.now();
+  const emit = async (event: GrowthProgress): Promise<void> => {
+    await options.onProgress?.(event);
+  };
+  const poll = options.pollIntervalMs ?? 1000;
+  const planOptions: PlanGrowthOptions = { skipResync: options.skipResync === true };
+  const reader = new GrowthStateReader(topology);
+
+  if (options.dryRun === true) {
+    const { state } = await reader.read();
+    const plan = planGrowth(state, target, planOptions);
+    await emit({ type: 'plan', plan, dryRun: true });
+    return { dryRun: true, plan, ran: [], state, alreadyDone: plan.steps.length === 0, durationMs: Date.now() - started };
+  }
+
+  const lock = await takeGrowLock(topology.resource, options);
+  try {
+    let reading = await reader.read();
+    const plan = planGrowth(reading.state, target, planOptions);
+    await emit({ type: 'plan', plan, dryRun: false });
+    const ran: RanStep[] = [];
+    const total = plan.steps.length;
+    const resyncTimeoutMs = options.resyncTimeoutMs ?? 6 * 3600_000;
+    let index = 0;
+    // Re-planned after every step: the state, not the first plan, says what is left.
+    for (let steps = plan.steps; steps.length > 0; steps = planGrowth(reading.state, target, planOptions).steps) {
+      const step = steps[0]!;
+      if (ran.some((r) => r.step.id === step.id)) {
+        throw new GrowthVerifyError(`step ${step.id} ran but the state still asks for it: ${step.why}`, step.id, reading.state);
+      }
+      // Upper tiers wait for the new DRBD area to be in sync on every node.
+      if (step.tier !== 1 && step.tier !== 'drbd' && reading.state.drbd.resyncRunning) {
+        reading = await waitForResync(reader, reading, emit, poll, resyncTimeoutMs);
+        continue;
+      }
+      index += 1;
+      await emit({ type: 'step-start', index, total: Math.max(total, index), step });
+      const stepStarted = Date.now();
+      const result = await executorFor(topology, step.node).run(step.argv, {
+        root: true,
+        timeoutMs: options.stepTimeoutMs ?? 300_000,
+        ...(step.stdin === undefined ? {} : { input: step.stdin }),
+      });
+      reading = await settle(reader, step, reading, options.settleTimeoutMs ?? 60_000, poll);
+      const durationMs = Date.now() - stepStarted;
+      ran.push({ step, durationMs, stdout: result.stdout, stderr: result.stderr });
+      await emit({ type: 'step-done', index, total: Math.max(total, index), step, durationMs });
+    }
+    if (reading.state.drbd.resyncRunning) reading = await waitForResync(reader, reading, emit, poll, resyncTimeoutMs);
+    // The proof: every tier was read again after the last step that changed it, and nothing more is needed.
+    const left = planGrowth(reading.state, target, planOptions).steps;
+    if (left.length > 0) {
+      throw new GrowthVerifyError(`growth ended but the state still needs: ${left.map((s) => s.id).join(', ')}`, left[0]!.id, reading.state);
+    }
+    return { dryRun: false, plan, ran, state: reading.state, alreadyDone: plan.steps.length === 0, durationMs: Date.now() - started };
+  } finally {
+    lock?.release();
+  }
+}
+
+function executorFor(topology: GrowthTopology, node: string) {
+  if (topology.guest !== null && node === topology.guest.node) return topology.guest.executor;
+  return topology.cluster.node(node).executor;
+}
+
+/** Reads the step's tier until its check holds: a DRBD resize reaches the peer, a rescan the guest, a moment later. */
+async function settle(reader: GrowthStateReader, step: GrowthStep, previous: GrowthReading, timeoutMs: number, poll: number): Promise<GrowthReading> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reading = await reader.refreshAfter(step, previous);
+    if (step.check(reading.state)) return reading;
+    if (Date.now() >= deadline) {
+      throw new GrowthVerifyError(
+        `step ${step.id} on ${step.node} (${step.argv.join(' ')}) ran, but ${timeoutMs} ms later the state does not show it done; expected: ${step.why}`,
+        step.id,
+        reading.state,
+      );
+    }
+    await sleep(Math.min(poll, 250));
+  }
+}
+
+async function waitForResync(reader: GrowthStateReader, previous: GrowthReading, emit: (e: GrowthProgress) => Promise<void>, poll: number, timeoutMs: number): Promise<GrowthReading> {
+  const started = Date.now();
+  let reading = previous;
+  for (;;) {
+    await emit({ type: 'resync', views: reading.sync });
+    await sleep(poll);
+    reading = await reader.readDrbdOnly(reading);
+    if (!reading.state.drbd.resyncRunning) {
+      await emit({ type: 'resync-done', durationMs: Date.now() - started });
+      return reading;
+    }
+    if (Date.now() - started > timeoutMs) {
+      throw new GrowthVerifyError(`the resync of ${reader.topology.resource} did not end within ${timeoutMs} ms`, null, reading.state);
+    }
+  }
+}
+
+async function takeGrowLock(resource: string, options: GrowOptions): Promise<FileLock | null> {
+  const dir = options.lockDir === undefined ? '/run/lock/hastor' : options.lockDir;
+  if (dir === null) return null;
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  // Crash-safe: the kernel drops an flock with the process that held it.
+  return lockFile(join(dir, `grow-${assertResourceName(resource)}.lock`), { mode: 'exclusive', timeoutMs: options.lockTimeoutMs ?? 0 });
+}

@@ -1,0 +1,305 @@
+/**
+ * Reads the live state of every tier a growth touches into the planner's
+ * GrowthState: tier-1 VG/LV on each node, DRBD as each node sees it (size
+ * from sysfs, which a DRBD 8.4 Secondary allows), tier-2 VG/LV on the nodes
+ * where DRBD is Primary (with the size of each active device-mapper device),
+ * and the guest's disk, VG, LV and filesystem.
+ */
+import { ConfigError, ParseError } from '../../errors.js';
+import type { DrbdNode } from '../../drbd/lifecycle/index.js';
+import { deviceViews, type ResourceStatus, type SyncProgress } from '../../drbd/status-model.js';
+import { readFullReport, type FullReportVg } from '../../lvm/report.js';
+import { runnerOf } from '../../lvm/executor-runner.js';
+import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
+import { lvmVersionOn } from '../../lvm/shared-vg.js';
+import type { LvmVersionInfo } from '../../lvm/version.js';
+import { kernelNameOf, sysfsBlockBytes, sysfsDevBytes } from '../../sys/block-device.js';
+import type { Executor } from '../../sys/executor.js';
+import { fsGeometry, mountOf } from '../../sys/filesystem.js';
+import type { GrowthTopology } from './topology.js';
+import type { DrbdNodeState, GrowthState, GuestState, Tier1NodeState, Tier2State } from './types.js';
+
+export interface DrbdSyncView {
+  node: string;
+  replicationState: string | null;
+  sync: SyncProgress | null;
+}
+
+/** What a state read returns beside the planner's state: the sync progress per node, for display. */
+export interface GrowthReading {
+  state: GrowthState;
+  sync: DrbdSyncView[];
+}
+
+/** Caches each executor's lvm version (one `lvm version` per node per growth). */
+export class GrowthStateReader {
+  private readonly versions = new Map<Executor, Promise<LvmVersionInfo>>();
+  /** `${node}:${vg}/${lv}` → the LV's device numbers, from the last report that showed it active. */
+  private readonly lvDevices = new Map<string, { major: number; minor: number }>();
+
+  constructor(readonly topology: GrowthTopology) {}
+
+  private lvmVersion(executor: Executor): Promise<LvmVersionInfo> {
+    let v = this.versions.get(executor);
+    if (v === undefined) {
+      v = lvmVersionOn(executor);
+      this.versions.set(executor, v);
+      v.catch(() => this.versions.delete(executor));
+    }
+    return v;
+  }
+
+  /** Every tier; the guest in parallel with the cluster, tier 2 once DRBD says where it is Primary. */
+  async read(): Promise<GrowthReading> {
+    const topo = this.topology;
+    const guestRead = topo.guest === null ? Promise.resolve(undefined) : this.readGuest();
+    const [tier1Reads, drbd] = await Promise.all([Promise.all(topo.tier1.map((t) => this.readTier1(t).catch(unreachableOr))), this.readDrbd()]);
+    const tier1 = tier1Reads.filter((t): t is Tier1NodeState => t !== null);
+    const tier2 = topo.tier2 === null ? undefined : await this.readTier2(primariesOf(drbd.state));
+    const guest = await guestRead;
+    const state: GrowthState = { tier1, drbd: drbd.state, ...(tier2 === undefined ? {} : { tier2 }), ...(guest === undefined ? {} : { guest }) };
+    return { state, sync: drbd.sync };
+  }
+
+  /**
+   * `previous` with only what `step` changes read again: enough for the step's check at a
+   * fraction of a full read. An LV's new size is its device-mapper device's size in sysfs
+   * (lvextend reloads the active table), not another lvm command; VG and PV sizes, which
+   * exist only in LVM's metadata, are read from lvm.
+   */
+  async refreshAfter(step: { id: string; tier: 1 | 'drbd' | 2 | 3; node: string }, previous: GrowthReading): Promise<GrowthReading> {
+    const state: GrowthState = { ...previous.state };
+    let sync = previous.sync;
+    const kind = step.id.split('@')[0];
+    if (step.tier === 1) {
+      const t = this.topology.tier1.find((x) => x.node === step.node);
+      if (t === undefined) return this.read();
+      const old = previous.state.tier1.find((x) => x.node === step.node);
+      const size = old === undefined ? null : await this.lvDeviceBytes(this.topology.cluster.node(t.node).executor, step.node, t.vg, t.lv);
+      const fresh: Tier1NodeState =
+        old !== undefined && size !== null
+          ? { node: old.node, vg: { ...old.vg, freeBytes: old.vg.freeBytes - (size - old.lv.sizeBytes) }, lv: { ...old.lv, sizeBytes: size } }
+          : await this.readTier1(t);
+      state.tier1 = [...previous.state.tier1.filter((x) => x.node !== step.node), fresh].sort((a, b) => this.tier1Order(a.node) - this.tier1Order(b.node));
+    } else if (step.tier === 'drbd') {
+      const drbd = await this.readDrbd();
+      state.drbd = drbd.state;
+      sync = drbd.sync;
+    } else if (step.tier === 2 && this.topology.tier2 !== null) {
+      const t2 = this.topology.tier2;
+      const lv = previous.state.tier2?.lv;
+      if ((kind === 'tier2-lvextend' || kind === 'tier2-refresh') && lv !== undefined && t2.lv !== null) {
+        const size = await this.lvDeviceBytes(this.topology.cluster.node(step.node).executor, step.node, t2.vg, t2.lv);
+        if (size === null) {
+          state.tier2 = await this.readTier2(primariesOf(state.drbd));
+        } else {
+          const activeOn = lv.activeOn.map((a) => (a.node === step.node ? { node: a.node, deviceSizeBytes: size } : a));
+          // lvextend changes the metadata size and, on its node, the active device alike.
+          const sizeBytes = kind === 'tier2-lvextend' ? size : lv.sizeBytes;
+          const vg = previous.state.tier2!.vg;
+          state.tier2 = { vg: { ...vg, freeBytes: vg.freeBytes - (sizeBytes - lv.sizeBytes) }, lv: { ...lv, sizeBytes, activeOn } };
+        }
+      } else {
+        state.tier2 = await this.readTier2(primariesOf(state.drbd));
+      }
+    } else if (step.tier === 3 && this.topology.guest !== null && previous.state.guest !== undefined) {
+      const g = this.topology.guest;
+      const old = previous.state.guest;
+      if (kind === 'guest-rescan') {
+        state.guest = { ...old, disk: { ...old.disk, sizeBytes: await sysfsBlockBytes(g.executor, old.disk.device.replace(/^\/dev\//, '')) } };
+      } else if (kind === 'guest-lvextend') {
+        const size = await this.lvDeviceBytes(g.executor, g.node, g.vg, g.lv);
+        state.guest = size === null ? await this.readGuest() : { ...old, vg: { ...old.vg, freeBytes: old.vg.freeBytes - (size - old.lv.sizeBytes) }, lv: { ...old.lv, sizeBytes: size } };
+      } else if (kind === 'guest-fs-grow') {
+        const fs = await fsGeometry(g.executor, old.fs.type, `/dev/${g.vg}/${g.lv}`, old.fs.mountpoint);
+        state.guest = { ...old, fs: { ...old.fs, sizeBytes: fs.sizeBytes } };
+      } else {
+        state.guest = await this.readGuest();
+      }
+    } else if (step.tier === 3 && this.topology.guest !== null) {
+      state.guest = await this.readGuest();
+    }
+    return { state, sync };
+  }
+
+  /** The active LV's device size from sysfs, by the numbers the last lvm report gave; null when not known. */
+  private async lvDeviceBytes(executor: Executor, node: string, vg: string, lv: string): Promise<bigint | null> {
+    const dev = this.lvDevices.get(`${node}:${vg}/${lv}`);
+    return dev === undefined ? null : sysfsDevBytes(executor, dev.major, dev.minor);
+  }
+
+  private rememberLvDevices(node: string, report: FullReportVg): void {
+    for (const lv of report.lvs) {
+      if (lv.kernelMajor !== null && lv.kernelMinor !== null && lv.kernelMajor >= 0 && lv.kernelMinor >= 0) {
+        this.lvDevices.set(`${node}:${report.vg.name}/${lv.name}`, { major: lv.kernelMajor, minor: lv.kernelMinor });
+      }
+    }
+  }
+
+  /** DRBD alone (for waiting on a resync). */
+  async readDrbdOnly(previous: GrowthReading): Promise<GrowthReading> {
+    const drbd = await this.readDrbd();
+    return { state: { ...previous.state, drbd: drbd.state }, sync: drbd.sync };
+  }
+
+  private tier1Order(node: string): number {
+    return this.topology.tier1.findIndex((t) => t.node === node);
+  }
+
+  /** One `lvm fullreport` of the VG: VG, PVs and LVs under one VG lock (lvm commands are the slow part). */
+  private async fullReport(executor: Executor, vg: string, node: string = executor.node): Promise<FullReportVg | undefined> {
+    const version = await this.lvmVersion(executor);
+    const report = await readFullReport({ version, exec: runnerOf(executor).exec, vgs: [vg] });
+    const found = report.vgs.find((v) => v.vg.name === vg);
+    if (found === undefined) throw new ConfigError(`${executor.node}: VG ${vg} not found${report.problems.map((p) => `: ${p}`).join('')}`);
+    this.rememberLvDevices(node, found);
+    return found;
+  }
+
+  private async readTier1(t: GrowthTopology['tier1'][number]): Promise<Tier1NodeState> {
+    const executor = this.topology.cluster.node(t.node).executor;
+    const report = await this.fullReport(executor, t.vg, t.node);
+    const vg = report!.vg;
+    const lv = report!.lvs.find((l) => l.name === t.lv);
+    if (lv === undefined) throw new ConfigError(`${t.node}: tier-1 LV ${t.vg}/${t.lv} not found`);
+    return { node: t.node, vg: { name: vg.name, extentBytes: vg.extentSizeBytes, sizeBytes: vg.sizeBytes, freeBytes: vg.freeBytes }, lv: { name: lv.name, sizeBytes: lv.sizeBytes } };
+  }
+
+  private async readDrbd(): Promise<{ state: GrowthState['drbd']; sync: DrbdSyncView[] }> {
+    const topo = this.topology;
+    const kernelName = `drbd${topo.minor}`;
+    const per = await Promise.all(
+      topo.tier1.map(async (t) => {
+        const drbd: DrbdNode = topo.cluster.drbd(t.node);
+        try {
+          const [status, size] = await Promise.all([drbd.status(topo.resource), sysfsBlockBytes(drbd.executor, kernelName).catch(() => null)]);
+          return { node: t.node, status, size, unreachable: undefined };
+        } catch (error) {
+          unreachableOr(error);
+          return { node: t.node, status: null, size: null, unreachable: (error as Error).message.split('\n')[0] };
+        }
+      }),
+    );
+    const nodes: DrbdNodeState[] = per.map(({ node, status, unreachable }) => ({ ...nodeView(node, status), ...(unreachable === undefined ? {} : { unreachable }) }));
+    const sizes = per.map((p) => p.size).filter((s): s is bigint => s !== null && s > 0n);
+    const sync = await Promise.all(
+      per.map(async ({ node, status }) => {
+        const peer = status?.connections[0]?.peerDevices[0];
+        const replicationState = peer?.replicationState ?? null;
+        let progress = peer?.sync ?? null;
+        // DRBD 8.x events2 has no percent or ETA; /proc/drbd has both (one read, no process).
+        if (replicationState !== null && /Sync/.test(replicationState) && (progress === null || progress.etaSeconds === null)) {
+          const proc = await topo.cluster.drbd(node).procDrbd().catch(() => null);
+          const fromProc = proc === null ? undefined : deviceViews(proc).find((d) => d.minor === topo.minor)?.sync;
+          if (fromProc != null) progress = fromProc;
+        }
+        return { node, replicationState, sync: progress };
+      }),
+    );
+    const resyncRunning = sync.some((s) => s.replicationState !== null && /^(Sync|PausedSync|StartingSync|WFBitMap|WFSyncUUID)/.test(s.replicationState));
+    return {
+      state: { resource: topo.resource, device: topo.device, sizeBytes: sizes.length === 0 ? 0n : sizes.reduce((a, b) => (a < b ? a : b)), resyncRunning, nodes },
+      sync,
+    };
+  }
+
+  /** Read where DRBD is Primary (a Secondary's device cannot be opened on 8.4). */
+  private async readTier2(primaries: string[]): Promise<Tier2State> {
+    const topo = this.topology;
+    const t2 = topo.tier2!;
+    if (primaries.length === 0) throw new ConfigError(`DRBD ${topo.resource} is Primary nowhere, so the tier-2 VG ${t2.vg} on ${topo.device} cannot be read or grown`);
+    const reads = await Promise.all(
+      primaries.map(async (node) => {
+        const executor = topo.cluster.node(node).executor;
+        const report = (await this.fullReport(executor, t2.vg, node))!;
+        const vg = report.vg;
+        const pv = report.pvs.find((p) => p.name === topo.device);
+        const lv = t2.lv === null ? undefined : report.lvs.find((l) => l.name === t2.lv);
+        if (pv === undefined) throw new ConfigError(`${node}: ${topo.device} is not a PV of ${t2.vg} (its PVs: ${report.pvs.map((p) => p.name).join(', ')})`);
+        if (t2.lv !== null && lv === undefined) throw new ConfigError(`${node}: tier-2 LV ${t2.vg}/${t2.lv} not found`);
+        const active = lv !== undefined && lv.active !== false && lv.kernelMajor !== null && lv.kernelMinor !== null;
+        const [deviceSizeBytes, lockMode] = await Promise.all([
+          active ? sysfsDevBytes(executor, lv.kernelMajor!, lv.kernelMinor!) : null,
+          // Under lvmlockd only lvmlockd knows whether the activation is shared.
+          active && vg.shared ? lvLockModeOn(executor, vg.name, lv.uuid) : null,
+        ]);
+        return { node, vg, pv, lv, deviceSizeBytes, lockMode };
+      }),
+    );
+    const first = reads[0]!;
+    const view: Tier2State = {
+      vg: { name: first.vg.name, extentBytes: first.vg.extentSizeBytes, sizeBytes: first.vg.sizeBytes, freeBytes: first.vg.freeBytes, peStartBytes: first.pv.dataStartBytes },
+    };
+    if (first.lv !== undefined) {
+      const active = reads.filter((r) => r.deviceSizeBytes !== null);
+      const shared = active.length > 1 || active.some((r) => r.lockMode === 'sh') || (first.vg.clustered && first.lv.activeExclusively === false);
+      view.lv = {
+        name: first.lv.name,
+        sizeBytes: first.lv.sizeBytes,
+        activation: shared ? 'shared' : 'exclusive',
+        activeOn: active.map((r) => ({ node: r.node, deviceSizeBytes: r.deviceSizeBytes! })),
+      };
+    }
+    return view;
+  }
+
+  private async readGuest(): Promise<GuestState> {
+    const g = this.topology.guest!;
+    const executor = g.executor;
+    const report = (await this.fullReport(executor, g.vg, g.node))!;
+    const vg = report.vg;
+    const lv = report.lvs.find((l) => l.name === g.lv);
+    if (lv === undefined) throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} not found`);
+    if (report.pvs.length !== 1) throw new ConfigError(`guest ${g.node}: VG ${g.vg} has ${report.pvs.length} PVs; hastor grows a guest VG whose only PV is the disk`);
+    const pv = report.pvs[0]!;
+    const kernelName = await kernelNameOf(executor, pv.name);
+    const [diskBytes, sysPath, mount] = await Promise.all([
+      sysfsBlockBytes(executor, kernelName),
+      executor.run(['readlink', '-f', '--', `/sys/class/block/${kernelName}`]).then((r) => r.stdout.trim()),
+      mountOf(executor, `/dev/${g.vg}/${g.lv}`),
+    ]);
+    const transport = /\/session\d+\//.test(sysPath) ? 'iscsi' : /\/host\d+\/target/.test(sysPath) ? 'scsi' : null;
+    if (transport === null) throw new ConfigError(`guest ${g.node}: disk ${pv.name} (${sysPath}) is neither SCSI nor iSCSI; hastor does not know how to rescan it`);
+    if (mount === null) throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} is not mounted; hastor grows a mounted filesystem online`);
+    if (mount.fstype !== 'ext4' && mount.fstype !== 'xfs') throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} holds ${mount.fstype}; hastor grows ext4 and xfs`);
+    const fs = await fsGeometry(executor, mount.fstype, `/dev/${g.vg}/${g.lv}`, mount.target);
+    return {
+      node: g.node,
+      disk: { device: `/dev/${kernelName}`, transport, sizeBytes: diskBytes },
+      vg: { name: vg.name, extentBytes: vg.extentSizeBytes, sizeBytes: vg.sizeBytes, freeBytes: vg.freeBytes, peStartBytes: pv.dataStartBytes },
+      lv: { name: lv.name, sizeBytes: lv.sizeBytes },
+      fs: { type: mount.fstype, mountpoint: mount.target, sizeBytes: fs.sizeBytes },
+    };
+  }
+}
+
+/**
+ * A node that cannot be reached (crashed, cut off) is part of the state, not an error:
+ * the planner refuses what needs it and names it. What the node answered but hastor
+ * cannot use (a missing VG, unparsable output) stays an error.
+ */
+function unreachableOr(error: unknown): null {
+  if (error instanceof ConfigError || error instanceof ParseError) throw error;
+  return null;
+}
+
+function primariesOf(drbd: GrowthState['drbd']): string[] {
+  return drbd.nodes.filter((n) => n.role === 'Primary').map((n) => n.node);
+}
+
+function nodeView(node: string, status: ResourceStatus | null): DrbdNodeState {
+  if (status === null) return { node, role: 'Unknown', diskState: 'DUnknown', connectionState: 'StandAlone', replicationState: null };
+  const connection = status.connections[0];
+  return {
+    node,
+    role: status.role ?? 'Unknown',
+    diskState: status.devices[0]?.diskState ?? ('Diskless' as DrbdNodeState['diskState']),
+    connectionState: connection?.connectionState ?? 'StandAlone',
+    replicationState: connection?.peerDevices[0]?.replicationState ?? null,
+  };
+}
+
+/** One read of every tier. */
+export function readGrowthState(topology: GrowthTopology): Promise<GrowthReading> {
+  return new GrowthStateReader(topology).read();
+}
