@@ -44,12 +44,17 @@ export function progressBar(percent: number, width = 20): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-/** Left-aligned columns separated by two spaces; trailing spaces trimmed. */
+/** Length as shown on a terminal: colour sequences take no room. */
+export function visibleLength(text: string): number {
+  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').length;
+}
+
+/** Left-aligned columns separated by two spaces; trailing spaces trimmed; coloured cells align too. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
   const line = (cells: readonly string[]) =>
     cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(c))))
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');

@@ -6,42 +6,18 @@
  * (BatchMode, sudo -n). Root login is refused even though root's
  * authorized_keys has the same key: PermitRootLogin no.
  *
- * Needs openssh-server, openssh-client and sudo on the host (test/lab/setup.sh).
+ * The set-up is test/lab/ssh-setup.ts. Needs openssh-server, openssh-client
+ * and sudo on the host (test/lab/setup.sh).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from './harness/lab.js';
 import type { LabNode } from './harness/lab-node.js';
+import { AGENT_SOCKET, BASE_SUDOERS, KNOWN_HOSTS, assertSshTools, setupSshAccess } from './ssh-setup.js';
 
-const AGENT_SOCKET = '/run/hastor-agent.sock';
-const KNOWN_HOSTS = '/root/.ssh/lab_known_hosts';
 const WRITE_PATH = '/etc/drbd.d/hastor-ssh-test.conf';
 const FORBIDDEN_PATH = '/etc/hastor-ssh-test.conf';
-
-// The commands hastor runs as root, each pinned to `env LC_ALL=C <tool>` as the executor sends it
-// (sudo matches the whole command line; `=` is escaped in sudoers). File writes only under /etc/drbd.d.
-const SUDOERS = `Defaults:hastor !requiretty
-hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C drbdadm *, /usr/bin/env LC_ALL\\=C drbdsetup *
-hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C cat -- *
-hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C wipefs --no-act --output TYPE --noheadings /dev/*
-hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C sh -c set -e; t\\="$1.hastor-$$"; umask 077; cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1" hastor-write /etc/drbd.d/* *
-`;
-
-const sshdConfig = (address: string): string => `ListenAddress ${address}
-Port 22
-HostKey /etc/ssh/lab_host_ed25519_key
-PidFile none
-UsePAM no
-PermitRootLogin no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-AuthorizedKeysFile .ssh/authorized_keys
-StrictModes yes
-AllowUsers hastor root
-LogLevel VERBOSE
-`;
 
 interface Failure {
   error: { name: string; code: string | null; message: string; exitCode: number | null; stderr: string };
@@ -81,42 +57,12 @@ let node2: LabNode;
 let report: Report;
 
 beforeAll(async () => {
-  for (const tool of ['/usr/sbin/sshd', '/usr/bin/ssh', '/usr/bin/ssh-agent', '/usr/bin/sudo']) {
-    if (!existsSync(tool)) throw new Error(`${tool} missing on the host: run \`npm run lab:setup\` (installs openssh-server, openssh-client, sudo)`);
-  }
+  assertSshTools();
   lab = await startLab({ nodes: 2, disksMiB: [64] });
   [node1, node2] = lab.nodes as [LabNode, LabNode];
-
-  // node1: the server. Host key made here; hastor has no password ('*': not locked, no password works).
   await node1.execOk(['modprobe', 'drbd']);
-  await node1.execOk(`set -e
-    echo "127.0.1.1 ${node1.name}" >> /etc/hosts
-    useradd -m -s /bin/sh hastor
-    usermod -p '*' hastor
-    install -d -m 0700 -o hastor -g hastor /home/hastor/.ssh
-    install -d -m 0700 /root/.ssh /run/sshd
-    ssh-keygen -q -t ed25519 -N '' -C node1-lab-host -f /etc/ssh/lab_host_ed25519_key`);
-  await node1.writeFile('/etc/ssh/sshd_lab_config', sshdConfig(node1.address));
-  await node1.writeFile('/etc/sudoers.d/hastor', SUDOERS);
-  await node1.execOk('chmod 0440 /etc/sudoers.d/hastor && visudo -c -f /etc/sudoers.d/hastor && /usr/sbin/sshd -t -f /etc/ssh/sshd_lab_config');
-  await node1.spawnBackground(['/usr/sbin/sshd', '-D', '-e', '-f', '/etc/ssh/sshd_lab_config'], { stdoutPath: join(node1.nodeDir, 'sshd.log') });
-
-  // node2: the client. The private key lives only in the agent once added.
-  await node2.execOk(`set -e
-    install -d -m 0700 /root/.ssh /run/hastor-ssh
-    ssh-keygen -q -t ed25519 -N '' -C hastor-lab-client -f /root/.ssh/lab_key`);
-  await node2.spawnBackground(['/usr/bin/ssh-agent', '-D', '-a', AGENT_SOCKET], { stdoutPath: join(node2.nodeDir, 'ssh-agent.log') });
-  await node2.execOk(`for i in $(seq 50); do [ -S ${AGENT_SOCKET} ] && break; sleep 0.1; done
-    SSH_AUTH_SOCK=${AGENT_SOCKET} ssh-add /root/.ssh/lab_key && rm -f /root/.ssh/lab_key`);
-  const publicKey = (await node2.execOk(['cat', '/root/.ssh/lab_key.pub'])).stdout;
-  await node1.writeFile('/home/hastor/.ssh/authorized_keys', publicKey);
-  // The same key for root: the refusal then comes from PermitRootLogin, not from a missing key.
-  await node1.writeFile('/root/.ssh/authorized_keys', publicKey);
-  await node1.execOk('chown hastor:hastor /home/hastor/.ssh/authorized_keys && chmod 0600 /home/hastor/.ssh/authorized_keys /root/.ssh/authorized_keys');
-  const hostKey = (await node1.execOk(['cat', '/etc/ssh/lab_host_ed25519_key.pub'])).stdout.trim().split(' ').slice(0, 2).join(' ');
-  await node2.writeFile(KNOWN_HOSTS, `${node1.address} ${hostKey}\n`);
-  // Wait until sshd accepts connections (bash's /dev/tcp: no client tool needed).
-  await node2.execOk(['bash', '-c', `for i in $(seq 100); do (exec 3<>/dev/tcp/${node1.address}/22) 2>/dev/null && exit 0; sleep 0.1; done; exit 1`]);
+  // sshd in node1 with the rules for exactly hastor's root commands; the key in node2's agent only.
+  await setupSshAccess(node1, node2, BASE_SUDOERS);
 
   report = await node2.guestScript<Report>(
     'ssh-executor-check',

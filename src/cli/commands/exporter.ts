@@ -1,0 +1,77 @@
+import { Command } from 'commander';
+import { parseListenAddress, startExporter, type Exporter } from '../../index.js';
+import type { CliContext } from '../context.js';
+
+interface ExporterCliOptions {
+  listen: string;
+  lvmInterval: string;
+  lvm: boolean;
+  pollInterval: string;
+}
+
+function seconds(context: CliContext, flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) context.usageError(`${flag} takes a number of seconds above 0, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** Waits for SIGTERM or SIGINT; resolves with its name. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve(signal);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+export interface ExporterCommandHooks {
+  /** Replaces waiting for a signal (tests). */
+  until?: (exporter: Exporter) => Promise<unknown>;
+}
+
+export function exporterCommand(context: CliContext, hooks: ExporterCommandHooks = {}): Command {
+  return new Command('exporter')
+    .description('serve DRBD and LVM metrics for Prometheus (/metrics, /healthz) until SIGTERM or SIGINT')
+    .option('--listen <addr:port>', 'address to listen on (loopback by default; [::1]:PORT for IPv6, :PORT for all addresses)', '127.0.0.1:9942')
+    .option('--lvm-interval <seconds>', 'how often to refresh the LVM metrics through the persistent lvm shell', '30')
+    .option('--no-lvm', 'no LVM metrics (lvm needs root; DRBD metrics do not)')
+    .option('--poll-interval <seconds>', 'DRBD read interval when netlink events are not available', '5')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  hastor exporter                                  127.0.0.1:9942, DRBD + LVM (run as root for LVM)
+  hastor exporter --no-lvm                         DRBD only: works as an unprivileged user
+  hastor exporter --listen [::1]:9942 --lvm-interval 60
+  curl -s 127.0.0.1:9942/healthz                   200 with a JSON summary, 503 when the DRBD source died
+
+Metrics, the unit file and the alert rules: docs/exporter.md.`,
+    )
+    .action(async (options: ExporterCliOptions) => {
+      const { host, port } = (() => {
+        try {
+          return parseListenAddress(options.listen);
+        } catch (error) {
+          return context.usageError((error as Error).message);
+        }
+      })();
+      const lvmInterval = seconds(context, '--lvm-interval', options.lvmInterval);
+      const pollInterval = seconds(context, '--poll-interval', options.pollInterval);
+      const exporter = await startExporter({
+        host,
+        port,
+        lvm: options.lvm ? { intervalMs: lvmInterval * 1000 } : false,
+        drbd: { pollIntervalMs: pollInterval * 1000 },
+        onError: (error) => void context.stderr.write(`hastor exporter: ${error.message}\n`),
+      });
+      const health = exporter.health() as { drbd?: { mode?: string | null } };
+      context.stderr.write(`hastor exporter: listening on ${exporter.url} (DRBD via ${health.drbd?.mode ?? 'unknown'}, LVM ${options.lvm ? `every ${lvmInterval} s` : 'off'})\n`);
+      const signal = await (hooks.until ? hooks.until(exporter) : untilSignal());
+      await exporter.close();
+      context.stderr.write(`hastor exporter: stopped${typeof signal === 'string' ? ` (${signal})` : ''}\n`);
+    });
+}
