@@ -20,6 +20,7 @@ import {
   detachIscsiDisk,
   exportBlockDeviceIscsi,
   exportSerial,
+  GUEST_LVM_CONF,
   removeIscsiExport,
   rescanIscsiDisk,
   stopIscsiInitiator,
@@ -41,20 +42,6 @@ const GUEST_IQN = 'iqn.2025-01.lab.hastor:node3';
 const INTRUDER_IQN = 'iqn.2025-01.lab.hastor:node2';
 const CONFIGFS = '/sys/kernel/config/target';
 
-// The VM's own LVM view: only its SCSI disks (the lab's default filter takes ubd/drbd only).
-const GUEST_LVM_CONF = `devices {
-    filter = [ "a|^/dev/sd|", "r|.*|" ]
-    global_filter = [ "a|^/dev/sd|", "r|.*|" ]
-    obtain_device_list_from_udev = 0
-}
-activation {
-    udev_sync = 0
-    udev_rules = 0
-}
-global {
-    use_lvmlockd = 0
-}
-`;
 
 // Accept every device, to show what keeps the guest's PV out once the filter is open.
 const OPEN_FILTER = 'devices { filter = [ "a|.*|" ] global_filter = [ "a|.*|" ] }';

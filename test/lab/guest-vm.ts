@@ -23,6 +23,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LabNode } from './harness/lab-node.js';
 
 export const ISCSI_PORT = 3260;
+
+/** The VM's own LVM view: only its SCSI disks (the lab's default filter takes ubd/drbd only). */
+export const GUEST_LVM_CONF = `devices {
+    filter = [ "a|^/dev/sd|", "r|.*|" ]
+    global_filter = [ "a|^/dev/sd|", "r|.*|" ]
+    obtain_device_list_from_udev = 0
+}
+activation {
+    udev_sync = 0
+    udev_rules = 0
+}
+global {
+    use_lvmlockd = 0
+}
+`;
 const CONFIGFS = '/sys/kernel/config/target';
 
 export interface IscsiExportOptions {

@@ -50,20 +50,23 @@ export function assertSshTools(): void {
  * at AGENT_SOCKET, known_hosts at KNOWN_HOSTS on the client. Resolves once
  * sshd accepts connections.
  */
-export async function setupSshAccess(server: LabNode, client: LabNode, sudoers: string = BASE_SUDOERS): Promise<void> {
+export async function setupSshAccess(servers: LabNode | readonly LabNode[], client: LabNode, sudoers: string = BASE_SUDOERS): Promise<void> {
   assertSshTools();
-  // The server: host key made here; hastor has no password ('*': not locked, no password works).
-  await server.execOk(`set -e
-    echo "127.0.1.1 ${server.name}" >> /etc/hosts
-    useradd -m -s /bin/sh hastor
-    usermod -p '*' hastor
-    install -d -m 0700 -o hastor -g hastor /home/hastor/.ssh
-    install -d -m 0700 /root/.ssh /run/sshd
-    ssh-keygen -q -t ed25519 -N '' -C ${server.name}-lab-host -f /etc/ssh/lab_host_ed25519_key`);
-  await server.writeFile('/etc/ssh/sshd_lab_config', sshdConfig(server.address));
-  await server.writeFile('/etc/sudoers.d/hastor', sudoers);
-  await server.execOk('chmod 0440 /etc/sudoers.d/hastor && visudo -c -f /etc/sudoers.d/hastor && /usr/sbin/sshd -t -f /etc/ssh/sshd_lab_config');
-  await server.spawnBackground(['/usr/sbin/sshd', '-D', '-e', '-f', '/etc/ssh/sshd_lab_config'], { stdoutPath: join(server.nodeDir, 'sshd.log') });
+  const list = Array.isArray(servers) ? (servers as readonly LabNode[]) : [servers as LabNode];
+  for (const server of list) {
+    // The server: host key made here; hastor has no password ('*': not locked, no password works).
+    await server.execOk(`set -e
+      echo "127.0.1.1 ${server.name}" >> /etc/hosts
+      useradd -m -s /bin/sh hastor
+      usermod -p '*' hastor
+      install -d -m 0700 -o hastor -g hastor /home/hastor/.ssh
+      install -d -m 0700 /root/.ssh /run/sshd
+      ssh-keygen -q -t ed25519 -N '' -C ${server.name}-lab-host -f /etc/ssh/lab_host_ed25519_key`);
+    await server.writeFile('/etc/ssh/sshd_lab_config', sshdConfig(server.address));
+    await server.writeFile('/etc/sudoers.d/hastor', sudoers);
+    await server.execOk('chmod 0440 /etc/sudoers.d/hastor && visudo -c -f /etc/sudoers.d/hastor && /usr/sbin/sshd -t -f /etc/ssh/sshd_lab_config');
+    await server.spawnBackground(['/usr/sbin/sshd', '-D', '-e', '-f', '/etc/ssh/sshd_lab_config'], { stdoutPath: join(server.nodeDir, 'sshd.log') });
+  }
 
   // The client: the private key lives only in the agent once added.
   await client.execOk(`set -e
@@ -73,11 +76,17 @@ export async function setupSshAccess(server: LabNode, client: LabNode, sudoers: 
   await client.execOk(`for i in $(seq 50); do [ -S ${AGENT_SOCKET} ] && break; sleep 0.1; done
     SSH_AUTH_SOCK=${AGENT_SOCKET} ssh-add /root/.ssh/lab_key && rm -f /root/.ssh/lab_key`);
   const publicKey = (await client.execOk(['cat', '/root/.ssh/lab_key.pub'])).stdout;
-  await server.writeFile('/home/hastor/.ssh/authorized_keys', publicKey);
-  await server.writeFile('/root/.ssh/authorized_keys', publicKey);
-  await server.execOk('chown hastor:hastor /home/hastor/.ssh/authorized_keys && chmod 0600 /home/hastor/.ssh/authorized_keys /root/.ssh/authorized_keys');
-  const hostKey = (await server.execOk(['cat', '/etc/ssh/lab_host_ed25519_key.pub'])).stdout.trim().split(' ').slice(0, 2).join(' ');
-  await client.writeFile(KNOWN_HOSTS, `${server.address} ${hostKey}\n`);
-  // Wait until sshd accepts connections (bash's /dev/tcp: no client tool needed).
-  await client.execOk(['bash', '-c', `for i in $(seq 100); do (exec 3<>/dev/tcp/${server.address}/22) 2>/dev/null && exit 0; sleep 0.1; done; exit 1`]);
+  const knownHosts: string[] = [];
+  for (const server of list) {
+    await server.writeFile('/home/hastor/.ssh/authorized_keys', publicKey);
+    await server.writeFile('/root/.ssh/authorized_keys', publicKey);
+    await server.execOk('chown hastor:hastor /home/hastor/.ssh/authorized_keys && chmod 0600 /home/hastor/.ssh/authorized_keys /root/.ssh/authorized_keys');
+    const hostKey = (await server.execOk(['cat', '/etc/ssh/lab_host_ed25519_key.pub'])).stdout.trim().split(' ').slice(0, 2).join(' ');
+    knownHosts.push(`${server.address} ${hostKey}\n`);
+  }
+  await client.writeFile(KNOWN_HOSTS, knownHosts.join(''));
+  // Wait until each sshd accepts connections (bash's /dev/tcp: no client tool needed).
+  for (const server of list) {
+    await client.execOk(['bash', '-c', `for i in $(seq 100); do (exec 3<>/dev/tcp/${server.address}/22) 2>/dev/null && exit 0; sleep 0.1; done; exit 1`]);
+  }
 }

@@ -94,7 +94,8 @@ LVM
 else
   say "root disk: kept from the previous boot"
 fi
-mkdir -p $R/etc/drbd.d $R/var/lib/drbd $R/var/run/drbd
+# What systemd-tmpfiles makes at boot on a real machine (drbdadm locks in /run/lock).
+mkdir -p $R/etc/drbd.d $R/var/lib/drbd $R/var/run/drbd $R/run/lock
 
 ip link set lo up
 for spec in $(echo "$LAB_ADDRS" | tr ',' ' '); do

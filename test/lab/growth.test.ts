@@ -1,0 +1,399 @@
+/**
+ * Issue 6 on real kernels: a guest disk grown online through all three tiers.
+ * node1 + node2: tier-1 VG on each node's ubd disk, DRBD 8.4 r0 dual-primary on
+ * it, a shared (lvmlockd + sanlock) tier-2 VG on /dev/drbd0 with the guest disk
+ * LV active shared on both. node3 is the VM: the tier-2 LV reaches it over iSCSI
+ * from node1, and inside it are a VG, an LV and ext4 with a known pattern and a
+ * writer that keeps writing while hastor grows every tier from 128 to 256 MiB.
+ *
+ * One lab for the file; the tests build on each other.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SafetyError } from '../../src/errors.js';
+import { activate, setupLvmlockd, startLockspace } from '../../src/lvm/shared-vg.js';
+import { grow, type GrowthProgress } from '../../src/stack/growth/execute.js';
+import { readGrowthState } from '../../src/stack/growth/read-state.js';
+import { discoverGrowthTopology, type GrowthTopology } from '../../src/stack/growth/topology.js';
+import type { GrowthTarget } from '../../src/stack/growth/types.js';
+import type { Cluster } from '../../src/stack/cluster.js';
+import type { DrbdResource } from '../../src/stack/drbd-resource.js';
+import { procWords, secondsSince, upToDateBoth, waitForProc } from './drbd-scenario.js';
+import { buildGuest, buildSharedTier2, buildTier1AndDrbd, connectGrowthLab, GUEST_DATA_LV, GUEST_LV, GUEST_VG, MiB, SHARED_VG, VG, type GrowthStack } from './growth-scenario.js';
+import type { LabExecutor } from './harness/lab-executor.js';
+import { AGENT_SOCKET, BASE_SUDOERS, KNOWN_HOSTS, setupSshAccess } from './ssh-setup.js';
+import { startLab, type Lab } from './harness/lab.js';
+import type { LabNode } from './harness/lab-node.js';
+import { distPath, GUEST_NODE, projectRoot } from './harness/paths.js';
+
+const RECORD = process.env['HASTOR_LAB_RECORD'] === '1';
+const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'lab-growth');
+
+/** HASTOR_LAB_RECORD=1: the states hastor read, for the planner's unit tests (byte counts as decimal strings). */
+function record(name: string, state: unknown): void {
+  if (!RECORD) return;
+  mkdirSync(FIXTURES, { recursive: true });
+  writeFileSync(join(FIXTURES, name), `${JSON.stringify(state, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 1)}\n`);
+}
+
+const fileStart = Date.now();
+const log = (line: string) => console.log(`[growth-lab +${secondsSince(fileStart)}] ${line}`);
+
+let lab: Lab | undefined;
+let stack: GrowthStack;
+let node1: LabNode;
+let node2: LabNode;
+let node3: LabNode;
+let e2: LabExecutor;
+let e3: LabExecutor;
+let cluster: Cluster;
+let r0: DrbdResource;
+let topology: GrowthTopology;
+
+/** What one state read costs: the commands it ran and the slowest of them. */
+function callSummary(from: number): string {
+  const list = stack.calls.slice(from);
+  const slow = [...list].sort((a, b) => b.durationMs - a.durationMs).slice(0, 4);
+  return `${list.length} commands, slowest: ${slow.map((c) => `${c.node} ${c.argv.slice(0, 2).join(' ')} ${Math.round(c.durationMs)} ms`).join(', ')}`;
+}
+
+async function bytesOf(node: LabNode, argv: string[]): Promise<bigint> {
+  return BigInt((await node.execOk(argv)).stdout.trim());
+}
+
+const progressLog = (events: GrowthProgress[]) => (e: GrowthProgress) => {
+  events.push(e);
+  if (e.type === 'step-start') log(`step ${e.index}/${e.total} ${e.step.id} on ${e.step.node}: ${e.step.argv.join(' ')}`);
+  if (e.type === 'step-done') log(`step ${e.index}/${e.total} ${e.step.id} done in ${e.durationMs} ms`);
+  if (e.type === 'resync') log(`resync: ${e.views.map((v) => `${v.node} ${v.replicationState ?? '-'} ${v.sync?.percent ?? '-'} % eta ${v.sync?.etaSeconds ?? '-'} s`).join('; ')}`);
+  if (e.type === 'resync-done') log(`resync done in ${e.durationMs} ms`);
+};
+
+beforeAll(async () => {
+  lab = await startLab({ nodes: 3, disksMiB: [1024] });
+  stack = await connectGrowthLab(lab);
+  ({ node1, node2, node3, e2, e3, cluster, r0 } = stack);
+  log(`boot: ${(lab.state.bootMs / 1000).toFixed(1)} s`);
+}, 120_000);
+
+afterAll(async () => {
+  await lab?.stop();
+  log('done');
+});
+
+describe('the stack: tier 1, DRBD dual-primary, a shared tier-2 VG, the guest over iSCSI', () => {
+  it('tier 1 and r0 (400 MiB), synced', async () => {
+    const started = Date.now();
+    await buildTier1AndDrbd(stack);
+    log(`r0 created and synced in ${secondsSince(started)}`);
+    expect(procWords(await node1.readFile('/proc/drbd'), 0)).toMatchObject({ cs: 'Connected', ds: 'UpToDate/UpToDate' });
+  });
+
+  it('a shared VG on /dev/drbd0, r0 dual-primary, the guest disk LV active shared on both nodes', async () => {
+    const t = await buildSharedTier2(stack);
+    log(`vgcreate --shared: ${(t.vgcreateMs / 1000).toFixed(1)} s; lockstart on node2: ${(t.lockstartMs / 1000).toFixed(1)} s`);
+    for (const n of [node1, node2]) expect(await bytesOf(n, ['blockdev', '--getsize64', `/dev/${SHARED_VG}/${GUEST_LV}`])).toBe(128n * MiB);
+    expect((await r0.states())['node2']?.role).toBe('Primary');
+  });
+
+  it('the guest (node3) sees the tier-2 LV over iSCSI; LVM and ext4 inside, a known pattern written', async () => {
+    const device = await buildGuest(stack);
+    log(`guest disk: ${device}`);
+    expect(await bytesOf(node3, ['blockdev', '--getsize64', device])).toBe(128n * MiB);
+  });
+});
+
+describe('hastor grow: the guest disk from 128 to 256 MiB through every tier, online', () => {
+  const target: GrowthTarget = { kind: 'guest-disk', sizeBytes: 256n * MiB };
+
+  it('discovers the stack from the tier-2 LV and plans every tier (dry run changes nothing)', async () => {
+    topology = await discoverGrowthTopology(cluster, { lv: { vg: SHARED_VG, lv: GUEST_LV } }, { node: 'node3', executor: e3, vg: GUEST_VG, lv: GUEST_DATA_LV });
+    expect(topology).toMatchObject({ resource: 'r0', minor: 0, device: '/dev/drbd0', tier2: { vg: SHARED_VG, lv: GUEST_LV } });
+    expect(topology.tier1).toEqual([
+      { node: 'node1', vg: VG, lv: 'r0_disk' },
+      { node: 'node2', vg: VG, lv: 'r0_disk' },
+    ]);
+    const from = stack.calls.length;
+    const readStarted = Date.now();
+    const dry = await grow(topology, target, { dryRun: true });
+    log(`dry run (one read of every tier + plan): ${secondsSince(readStarted)}; ${callSummary(from)}`);
+    log(`plan:\n${dry.plan.steps.map((s) => `  ${s.node}: ${s.argv.join(' ')}`).join('\n')}`);
+    record('state-before.json', dry.state);
+    expect(dry.plan.steps.map((s) => s.id)).toEqual([
+      'tier1-lvextend@node1',
+      'tier1-lvextend@node2',
+      'drbd-resize',
+      'tier2-pvresize',
+      'tier2-lvextend',
+      'tier2-refresh@node2',
+      'guest-rescan',
+      'guest-pvresize',
+      'guest-lvextend',
+      'guest-fs-grow',
+    ]);
+    expect(dry.state.tier2?.lv?.activation).toBe('shared');
+    expect(dry.state.guest?.disk.transport).toBe('iscsi');
+    const again = await readGrowthState(topology);
+    expect(again.state.tier1.map((t) => t.lv.sizeBytes)).toEqual([400n * MiB, 400n * MiB]);
+  });
+
+  it('grows while a writer keeps writing in the guest; every tier shows the new size; nothing is lost', async () => {
+    const writerLog = join(node3.nodeDir, 'growth-writer.log');
+    await node3.spawnBackground([GUEST_NODE, distPath('guest', 'growth-writer.js'), '--file', '/data/writer.log', '--stop', '/tmp/writer.stop'], { stdoutPath: writerLog });
+    await sleep(2000);
+    const events: GrowthProgress[] = [];
+    const started = Date.now();
+    const result = await grow(topology, target, { onProgress: progressLog(events), lockDir: join(lab!.dir, 'locks'), pollIntervalMs: 500 });
+    log(`grow: ${secondsSince(started)}, ${result.ran.length} steps`);
+    record('state-after.json', (await readGrowthState(topology)).state);
+    await node3.execOk(['touch', '/tmp/writer.stop']);
+    expect(result.ran.map((r) => r.step.id)).toEqual(result.plan.steps.map((s) => s.id));
+    expect(events.filter((e) => e.type === 'step-done')).toHaveLength(result.plan.steps.length);
+
+    const sizes = result.plan.sizes;
+    for (const n of [node1, node2]) {
+      expect(await bytesOf(n, ['lvs', '--noheadings', '--units', 'b', '--nosuffix', '-o', 'lv_size', `${VG}/r0_disk`])).toBe(sizes.tier1LvBytes);
+      expect(BigInt((await n.readFile('/sys/block/drbd0/size')).trim()) * 512n).toBe(sizes.drbdBytes);
+      expect(await bytesOf(n, ['blockdev', '--getsize64', `/dev/${SHARED_VG}/${GUEST_LV}`])).toBe(256n * MiB);
+    }
+    expect(result.state.guest?.disk.sizeBytes).toBe(256n * MiB);
+    expect(result.state.guest?.fs.sizeBytes).toBe(result.state.guest?.lv.sizeBytes);
+    const df = (await node3.execOk(['df', '-B1', '--output=size', '/data'])).stdout.split('\n')[1]!.trim();
+    log(`guest /data: ${df} bytes; LV ${result.state.guest?.lv.sizeBytes}`);
+    expect(BigInt(df)).toBeGreaterThan(200n * MiB);
+
+    // The writer: every record it wrote is there and intact; the pattern too.
+    let summary = '';
+    for (let i = 0; i < 100 && summary === ''; i++) {
+      await sleep(200);
+      summary = existsSync(writerLog) ? readFileSync(writerLog, 'utf8').trim() : '';
+    }
+    const wrote = JSON.parse(summary) as { records: number; lastError: string | null };
+    const checked = await node3.guestScript<{ records: number; trailingBytes: number; bad: number[] }>('growth-writer', ['--check', '/data/writer.log']);
+    log(`writer: ${wrote.records} records written during the growth, ${checked.records} read back, bad ${JSON.stringify(checked.bad)}`);
+    expect(wrote.lastError).toBeNull();
+    expect(wrote.records).toBeGreaterThan(0);
+    expect(checked).toEqual({ records: wrote.records, trailingBytes: 0, bad: [] });
+    await node3.execOk(['sh', '-c', 'sha256sum -c /root/pattern.sha256']);
+
+    await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate');
+    const verify = await r0.verify();
+    log(`verify from ${verify.node}: ${verify.outOfSyncBytes} bytes out of sync`);
+    expect(verify.outOfSyncBytes).toBe(0n);
+  });
+
+  it('the same grow again finds nothing to do', async () => {
+    const again = await grow(topology, target, { lockDir: join(lab!.dir, 'locks') });
+    expect(again).toMatchObject({ alreadyDone: true, ran: [] });
+  });
+});
+
+describe('refusals, in real situations, change nothing', () => {
+  const sizesNow = async () => Promise.all([node1, node2].map((n) => bytesOf(n, ['lvs', '--noheadings', '--units', 'b', '--nosuffix', '-o', 'lv_size', `${VG}/r0_disk`])));
+
+  async function refused(targetSize: GrowthTarget, rule: string): Promise<SafetyError> {
+    const before = await sizesNow();
+    const error = await grow(topology, targetSize, { lockDir: join(lab!.dir, 'locks') }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SafetyError);
+    expect((error as SafetyError).rule).toBe(rule);
+    expect(await sizesNow()).toEqual(before);
+    log(`refused (${rule}): ${(error as Error).message}`);
+    return error as SafetyError;
+  }
+
+  it('a shrink', async () => {
+    await refused({ kind: 'guest-disk', sizeBytes: 192n * MiB }, 'no-shrink');
+  });
+
+  it('more than a tier-1 VG has free', async () => {
+    const e = await refused({ kind: 'guest-disk', sizeBytes: 2048n * MiB }, 'tier1-free-space');
+    expect(e.message).toMatch(/vg_lab on node1 has \d+ B free/);
+  });
+
+  it('a size that fits the VG raw but not with DRBD meta data', async () => {
+    const free = await bytesOf(node1, ['vgs', '--noheadings', '--units', 'b', '--nosuffix', '-o', 'vg_free', VG]);
+    const lv = (await sizesNow())[0]!;
+    await refused({ kind: 'drbd', sizeBytes: lv + free }, 'drbd-metadata-fit');
+  });
+
+  it('no room in the tier-2 VG when the lower tiers may not grow', async () => {
+    await refused({ kind: 'guest-disk', sizeBytes: 1024n * MiB, lowerTiers: 'keep' }, 'tier2-free-space');
+  });
+
+  it('a resync in progress', async () => {
+    await node1.execOk(['drbdadm', 'disk-options', '--resync-rate=1M', 'r0']);
+    await node1.execOk(['drbdadm', 'invalidate-remote', 'r0']);
+    await waitForProc(node1, 0, (w) => w.cs === 'SyncSource', 'SyncSource');
+    await refused({ kind: 'guest-disk', sizeBytes: 320n * MiB }, 'no-resync');
+    await node1.execOk(['drbdadm', 'disk-options', '--resync-rate=100M', 'r0']);
+    await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate', 300_000);
+  });
+});
+
+describe('a node killed between two steps: the same grow completes once it is back; nothing is lost', () => {
+  const target: GrowthTarget = { kind: 'guest-disk', sizeBytes: 320n * MiB };
+  const locks = () => join(lab!.dir, 'locks');
+  const writerLog = () => join(node3.nodeDir, 'growth-writer-2.log');
+
+  it('node2 is killed (SIGKILL of its UML process) right after tier 1 grew on node1: the grow stops there', async () => {
+    await node3.execOk(['rm', '-f', '/tmp/writer.stop', '/data/writer.log']);
+    await node3.spawnBackground([GUEST_NODE, distPath('guest', 'growth-writer.js'), '--file', '/data/writer.log', '--stop', '/tmp/writer.stop'], { stdoutPath: writerLog() });
+    await node1.execOk(['sync']);
+    await node2.execOk(['sync']);
+    const events: GrowthProgress[] = [];
+    const onProgress = progressLog(events);
+    const error = await grow(topology, target, {
+      lockDir: locks(),
+      pollIntervalMs: 500,
+      onProgress: async (e) => {
+        onProgress(e);
+        if (e.type === 'step-done' && e.step.id === 'tier1-lvextend@node1') {
+          await lab!.killNode('node2');
+          log('node2 killed');
+        }
+      },
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    log(`grow stopped: ${(error as Error).message.split('\n')[0]}`);
+    expect(events.filter((e) => e.type === 'step-done').map((e) => (e as { step: { id: string } }).step.id)).toEqual(['tier1-lvextend@node1']);
+  });
+
+  it('while node2 is down, hastor refuses to go on and names it', async () => {
+    await waitForProc(node1, 0, (w) => w.cs === 'WFConnection', 'WFConnection', 60_000);
+    const error = await grow(topology, target, { lockDir: locks() }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SafetyError);
+    expect((error as SafetyError).rule).toBe('peers-uptodate');
+    expect((error as Error).message).toMatch(/node2: unreachable/);
+    record('state-node2-down.json', (await readGrowthState(topology)).state);
+    log(`refused while node2 is down: ${(error as Error).message}`);
+  });
+
+  it('node2 boots, rejoins DRBD, dual-primary and the lockspace; the same grow then completes from where it stopped', async () => {
+    const started = Date.now();
+    await lab!.bootNode('node2');
+    log(`node2 booted again in ${secondsSince(started)}`);
+    // What the boot services do: modules, the local VG activated, then the resource.
+    await node2.execOk(['modprobe', '-a', 'dm-mod', 'drbd']);
+    await node2.execOk(['vgchange', '-ay', VG]);
+    // As the cluster manager would: the resource up, two primaries allowed as on the survivor, resync, promote.
+    await node2.execOk(['drbdadm', 'up', 'r0']);
+    await node2.execOk(['drbdadm', 'net-options', '--allow-two-primaries=yes', 'r0']);
+    await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate after the crash', 300_000);
+    await node2.execOk(['drbdadm', 'primary', 'r0']);
+    await setupLvmlockd(e2, { lockManager: 'sanlock', hostId: 2, daemons: 'direct', sanlockWatchdog: false });
+    const lockstart = Date.now();
+    await startLockspace(e2, SHARED_VG, { retries: 60, retryDelayMs: 5000 });
+    log(`node2 back in the lockspace after ${secondsSince(lockstart)}`);
+    await activate(e2, { vg: SHARED_VG, lv: GUEST_LV }, 'shared');
+
+    const dry = await grow(topology, target, { dryRun: true, lockDir: locks() });
+    // tier 1 on node1 was done before the crash: not planned again.
+    expect(dry.plan.steps.map((s) => s.id)).not.toContain('tier1-lvextend@node1');
+    expect(dry.plan.steps[0]?.id).toBe('tier1-lvextend@node2');
+    record('state-resume-after-crash.json', dry.state);
+    const result = await grow(topology, target, { lockDir: locks(), pollIntervalMs: 500, onProgress: progressLog([]) });
+    await node3.execOk(['touch', '/tmp/writer.stop']);
+    expect(result.ran.map((r) => r.step.id)).toEqual(dry.plan.steps.map((s) => s.id));
+    expect(result.state.tier2?.lv?.sizeBytes).toBe(320n * MiB);
+    expect(result.state.tier2?.lv?.activeOn.map((a) => [a.node, a.deviceSizeBytes])).toEqual([
+      ['node1', 320n * MiB],
+      ['node2', 320n * MiB],
+    ]);
+    expect(result.state.guest?.disk.sizeBytes).toBe(320n * MiB);
+
+    let summary = '';
+    for (let i = 0; i < 100 && summary === ''; i++) {
+      await sleep(200);
+      summary = existsSync(writerLog()) ? readFileSync(writerLog(), 'utf8').trim() : '';
+    }
+    const wrote = JSON.parse(summary) as { records: number; lastError: string | null };
+    const checked = await node3.guestScript<{ records: number; trailingBytes: number; bad: number[] }>('growth-writer', ['--check', '/data/writer.log']);
+    log(`writer across the crash: ${wrote.records} records, ${checked.records} read back, bad ${JSON.stringify(checked.bad)}`);
+    expect(wrote.lastError).toBeNull();
+    expect(checked).toEqual({ records: wrote.records, trailingBytes: 0, bad: [] });
+    await node3.execOk(['sh', '-c', 'sha256sum -c /root/pattern.sha256']);
+    const verify = await r0.verify();
+    expect(verify.outOfSyncBytes).toBe(0n);
+  });
+});
+
+describe('hastor grow on the command line: run on node1, node2 and the guest reached over ssh (unprivileged user, sudo -n, key in an agent)', () => {
+  const CLUSTER_FILE = '/etc/hastor/cluster.json';
+  // The root commands growth runs on node2 and in the guest, each pinned to `env LC_ALL=C <tool>`.
+  const SUDOERS = `${BASE_SUDOERS}hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm *, /usr/bin/env LC_ALL\\=C pvs *, /usr/bin/env LC_ALL\\=C vgs *, /usr/bin/env LC_ALL\\=C lvs *, /usr/bin/env LC_ALL\\=C lvextend *, /usr/bin/env LC_ALL\\=C lvchange *, /usr/bin/env LC_ALL\\=C pvresize *, /usr/bin/env LC_ALL\\=C lvmlockctl --info
+hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan, /usr/bin/env LC_ALL\\=C resize2fs /dev/*, /usr/bin/env LC_ALL\\=C dumpe2fs -h /dev/*
+`;
+  const hastor = (args: string[], timeoutMs = 300_000) =>
+    node1.exec([GUEST_NODE, `${projectRoot()}/bin/hastor.js`, '--cluster', CLUSTER_FILE, ...args], { env: { SSH_AUTH_SOCK: AGENT_SOCKET }, timeoutMs });
+  const growArgs = (to: string) => ['grow', `${SHARED_VG}/${GUEST_LV}`, '--to', to, '--guest', 'vm1', '--guest-lv', `${GUEST_VG}/${GUEST_DATA_LV}`];
+
+  it('sshd on node2 and node3, the agent on node1, the cluster file', async () => {
+    await setupSshAccess([node2, node3], node1, SUDOERS);
+    const ssh = (n: LabNode) => ({ host: n.address, user: 'hastor', knownHostsFile: KNOWN_HOSTS, controlDir: '/run/hastor-ssh', options: { ConnectTimeout: '10' } });
+    const file = { nodes: [{ name: 'node1', local: true }, { name: 'node2', ssh: ssh(node2), sudo: true }], guests: { vm1: { ssh: ssh(node3), sudo: true } } };
+    await node1.execOk(['mkdir', '-p', '/etc/hastor']);
+    await node1.writeFile(CLUSTER_FILE, `${JSON.stringify(file, null, 2)}\n`);
+  });
+
+  it('--dry-run --json shows the plan with the exact command per node and changes nothing; bad input and a shrink get their exit codes', async () => {
+    const dry = await hastor([...growArgs('352M'), '--dry-run', '--json']);
+    expect(dry.stderr).toBe('');
+    expect(dry.exitCode).toBe(0);
+    const plan = JSON.parse(dry.stdout) as { dryRun: boolean; plan: { steps: Array<{ id: string; node: string; argv: string[] }> } };
+    expect(plan.dryRun).toBe(true);
+    expect(plan.plan.steps.map((s) => `${s.node} ${s.id}`)).toEqual([
+      'node1 tier1-lvextend@node1',
+      'node2 tier1-lvextend@node2',
+      'node1 drbd-resize',
+      'node1 tier2-pvresize',
+      'node1 tier2-lvextend',
+      'node2 tier2-refresh@node2',
+      'vm1 guest-rescan',
+      'vm1 guest-pvresize',
+      'vm1 guest-lvextend',
+      'vm1 guest-fs-grow',
+    ]);
+    expect(await bytesOf(node3, ['blockdev', '--getsize64', stack.guestDevice])).toBe(320n * MiB);
+    const human = await hastor([...growArgs('352M'), '--dry-run']);
+    expect(human.exitCode).toBe(0);
+    expect(human.stdout).toMatch(/^plan \(dry run, nothing changed\): /);
+    log(`hastor ${growArgs('352M').join(' ')} --dry-run:\n${human.stdout}`);
+    const bad = await hastor([...growArgs('5X'), '--dry-run']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--to "5X"/);
+    const shrink = await hastor([...growArgs('200M'), '--yes']);
+    expect(shrink.exitCode).toBe(4);
+    expect(shrink.stderr).toMatch(/no-shrink/);
+    const unattended = await hastor(growArgs('352M'));
+    expect(unattended.exitCode).toBe(2);
+    expect(unattended.stderr).toMatch(/--yes/);
+  });
+
+  it('grows 320 → 352 MiB through every tier with --yes --json', async () => {
+    const started = Date.now();
+    const run = await hastor([...growArgs('352M'), '--yes', '--json']);
+    log(`hastor grow over ssh: exit ${run.exitCode} in ${secondsSince(started)}`);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { ran: Array<{ id: string }>; state: { tier2: { lv: { sizeBytes: number; activeOn: Array<{ node: string; deviceSizeBytes: number }> } }; guest: { diskBytes: number; fs: { sizeBytes: number } } } };
+    expect(result.ran).toHaveLength(10);
+    expect(result.state.tier2.lv.activeOn).toEqual([
+      { node: 'node1', deviceSizeBytes: 352 * 1024 * 1024 },
+      { node: 'node2', deviceSizeBytes: 352 * 1024 * 1024 },
+    ]);
+    expect(result.state.guest.diskBytes).toBe(352 * 1024 * 1024);
+    expect(await bytesOf(node3, ['blockdev', '--getsize64', stack.guestDevice])).toBe(352n * MiB);
+    await node3.execOk(['sh', '-c', 'sha256sum -c /root/pattern.sha256']);
+    await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate');
+  });
+});
