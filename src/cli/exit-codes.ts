@@ -30,6 +30,7 @@ const BY_ERROR_CODE: Record<string, ExitCode> = {
   E_NO_DRBD_FAMILY: EXIT.drbdUnavailable,
   E_RESOURCE_STATE: EXIT.wrongState,
   E_STATE_TIMEOUT: EXIT.stateTimeout,
+  E_GROWTH_VERIFY: EXIT.stateTimeout,
 };
 
 export function exitCodeFor(error: unknown): ExitCode {

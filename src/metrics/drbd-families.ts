@@ -7,6 +7,7 @@
  * rather than faked (docs/exporter.md lists them). The `hastor_*` ones add
  * what drbd-reactor lacks.
  */
+import { CONN_NAMES_9 } from '../drbd/genl/constants.js';
 import { canonicalConnectionState, DISK_STATES } from '../drbd/states.js';
 import type { ConnectionStatus, DeviceStatus, DrbdStatus, PeerDeviceStatus, ResourceStatus } from '../drbd/status-model.js';
 import type { DrbdState } from './drbd-state.js';
@@ -15,18 +16,8 @@ import { connectionPeerKey } from './split-brain.js';
 
 /** drbd-reactor's Role, ConnectionState and DiskState iterators, in its order. */
 export const REACTOR_ROLES = ['Unknown', 'Primary', 'Secondary'] as const;
-export const REACTOR_CONNECTION_STATES = [
-  'StandAlone',
-  'Disconnecting',
-  'Unconnected',
-  'Timeout',
-  'BrokenPipe',
-  'NetworkFailure',
-  'ProtocolError',
-  'TearDown',
-  'Connecting',
-  'Connected',
-] as const;
+// DRBD 9's enum drbd_conn_state, the order drbd-reactor iterates in.
+export const REACTOR_CONNECTION_STATES = CONN_NAMES_9;
 export const REACTOR_DISK_STATES = DISK_STATES;
 
 /** Fields DRBD 9 reports that the status model may carry (absent on 8.4). */

@@ -3,36 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { operationJsonSchema } from '../../../src/cli/json-contract.js';
-import { CONFIG, EVENTS2, R0_SAFE, WIPEFS, primarySecondary, type TwoNodes } from '../stack/two-nodes.js';
+import { CONFIG, EVENTS2, R0_SAFE, WIPEFS, primarySecondary, scriptFreshCreate, type TwoNodes } from '../stack/two-nodes.js';
 import { loadedCluster, twoNodes } from './cluster.js';
 import { runCli } from './helpers.js';
 
-/** Fresh LVs; the kernel's state follows the actions the way it did in the lab (as test/unit/stack/create.test.ts). */
-function fresh(): TwoNodes {
-  const t = twoNodes();
-  for (const [n, i] of [
-    [t.node1, 1],
-    [t.node2, 2],
-  ] as const) {
-    n.reply(WIPEFS, 'wipefs-blank')
-      .reply('drbdadm create-md r0', 'create-md')
-      .on('drbdadm create-md r0', () => n.reply(WIPEFS, 'wipefs-drbd'))
-      .reply('drbdadm up r0', 'up')
-      .on('drbdadm up r0', () => n.reply(EVENTS2, `events2-inconsistent-node${i}`));
-  }
-  t.node1
-    .reply('drbdadm primary --force r0', 'primary-force')
-    .on('drbdadm primary --force r0', () => {
-      t.node1.reply(EVENTS2, 'events2-syncsource-primary');
-      t.node2.reply(EVENTS2, 'events2-synctarget');
-    })
-    .reply('drbdadm secondary r0', 'secondary')
-    .on('drbdadm secondary r0', () => {
-      t.node1.reply(EVENTS2, 'events2-syncsource-secondary', 'events2-uptodate-secondary-node1');
-      t.node2.reply(EVENTS2, 'events2-synctarget', 'events2-uptodate-secondary-node2');
-    });
-  return t;
-}
+/** Fresh LVs; the kernel's state follows the actions the way it did in the lab. */
+const fresh = (): TwoNodes => scriptFreshCreate(twoNodes());
 
 /** r0 up, connected, in sync, both Secondary, configuration written. */
 function upToDate(): TwoNodes {

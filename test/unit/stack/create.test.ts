@@ -1,34 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, SafetyError } from '../../../src/errors.js';
 import { capture } from '../drbd/lifecycle/scripted-executor.js';
-import { CONFIG, EVENTS2, OK, R0, WIPEFS, resource, twoNodes, type TwoNodes } from './two-nodes.js';
+import { CONFIG, EVENTS2, OK, R0, WIPEFS, resource, scriptFreshCreate, twoNodes, type TwoNodes } from './two-nodes.js';
 
 /** Fresh LVs; the kernel's state follows the actions the way it did in the lab. */
-function fresh(): TwoNodes {
-  const t = twoNodes();
-  for (const [n, i] of [
-    [t.node1, 1],
-    [t.node2, 2],
-  ] as const) {
-    n.reply(WIPEFS, 'wipefs-blank')
-      .reply('drbdadm create-md r0', 'create-md')
-      .on('drbdadm create-md r0', () => n.reply(WIPEFS, 'wipefs-drbd'))
-      .reply('drbdadm up r0', 'up')
-      .on('drbdadm up r0', () => n.reply(EVENTS2, `events2-inconsistent-node${i}`));
-  }
-  t.node1
-    .reply('drbdadm primary --force r0', 'primary-force')
-    .on('drbdadm primary --force r0', () => {
-      t.node1.reply(EVENTS2, 'events2-syncsource-primary');
-      t.node2.reply(EVENTS2, 'events2-synctarget');
-    })
-    .reply('drbdadm secondary r0', 'secondary')
-    .on('drbdadm secondary r0', () => {
-      t.node1.reply(EVENTS2, 'events2-syncsource-secondary', 'events2-uptodate-secondary-node1');
-      t.node2.reply(EVENTS2, 'events2-synctarget', 'events2-uptodate-secondary-node2');
-    });
-  return t;
-}
+const fresh = (): TwoNodes => scriptFreshCreate(twoNodes());
 
 const CREATE = [
   'node1: write-file /etc/drbd.d/r0.res',

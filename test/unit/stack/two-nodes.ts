@@ -88,3 +88,29 @@ export function primarySecondary(t: TwoNodes): void {
   t.node1.reply(EVENTS2, 'events2-primary').reply(SHOW, 'show-safe');
   t.node2.reply(EVENTS2, 'events2-secondary').reply(SHOW, 'show-two-primaries-off-node2');
 }
+
+/** Scripts fresh LVs into `t`: the kernel's state then follows create's actions the way it did in the lab. */
+export function scriptFreshCreate(t: TwoNodes): TwoNodes {
+  for (const [n, i] of [
+    [t.node1, 1],
+    [t.node2, 2],
+  ] as const) {
+    n.reply(WIPEFS, 'wipefs-blank')
+      .reply('drbdadm create-md r0', 'create-md')
+      .on('drbdadm create-md r0', () => n.reply(WIPEFS, 'wipefs-drbd'))
+      .reply('drbdadm up r0', 'up')
+      .on('drbdadm up r0', () => n.reply(EVENTS2, `events2-inconsistent-node${i}`));
+  }
+  t.node1
+    .reply('drbdadm primary --force r0', 'primary-force')
+    .on('drbdadm primary --force r0', () => {
+      t.node1.reply(EVENTS2, 'events2-syncsource-primary');
+      t.node2.reply(EVENTS2, 'events2-synctarget');
+    })
+    .reply('drbdadm secondary r0', 'secondary')
+    .on('drbdadm secondary r0', () => {
+      t.node1.reply(EVENTS2, 'events2-syncsource-secondary', 'events2-uptodate-secondary-node1');
+      t.node2.reply(EVENTS2, 'events2-synctarget', 'events2-uptodate-secondary-node2');
+    });
+  return t;
+}
