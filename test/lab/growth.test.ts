@@ -395,5 +395,9 @@ hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan
     expect(await bytesOf(node3, ['blockdev', '--getsize64', stack.guestDevice])).toBe(352n * MiB);
     await node3.execOk(['sh', '-c', 'sha256sum -c /root/pattern.sha256']);
     await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate');
+    // +SIZE is relative to what the LV is now.
+    const relative = await hastor([...growArgs('+32M'), '--dry-run', '--json']);
+    expect(relative.exitCode, relative.stderr).toBe(0);
+    expect((JSON.parse(relative.stdout) as { plan: { sizes: { tier2LvBytes: number } } }).plan.sizes.tier2LvBytes).toBe(384 * 1024 * 1024);
   });
 });

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import {
   discoverGrowthTopology,
   grow,
+  readGrowthState,
   type GrowResult,
   type GrowthPlan,
   type GrowthProgress,
@@ -69,9 +70,9 @@ export function growCommand(context: CliContext): Command {
       let target: GrowthTarget;
       if (size.relative) {
         // +SIZE: relative to what the first read shows.
-        const probe = await grow(topology, { kind: 'drbd', sizeBytes: 0n }, { dryRun: true }).catch(() => null);
-        const current = 'lv' in selector ? probe?.state.tier2?.lv?.sizeBytes : probe?.state.drbd.sizeBytes;
-        if (current === undefined || current === null) context.usageError('+SIZE needs the current size, which could not be read; give an absolute size');
+        const { state } = await readGrowthState(topology);
+        const current = 'lv' in selector ? state.tier2?.lv?.sizeBytes : state.drbd.sizeBytes;
+        if (current === undefined || current === 0n) context.usageError('+SIZE needs the current size, which could not be read; give an absolute size');
         target = 'lv' in selector ? { kind: 'guest-disk', sizeBytes: current + size.bytes } : { kind: 'drbd', sizeBytes: current + size.bytes };
       } else {
         target = 'lv' in selector ? { kind: 'guest-disk', sizeBytes: size.bytes } : { kind: 'drbd', sizeBytes: size.bytes };
