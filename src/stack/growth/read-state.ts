@@ -8,9 +8,9 @@
 import { ConfigError, ParseError } from '../../errors.js';
 import type { DrbdNode } from '../../drbd/lifecycle/index.js';
 import { deviceViews, type ResourceStatus, type SyncProgress } from '../../drbd/status-model.js';
-import { readFullReport, type FullReportVg } from '../../lvm/report.js';
+import { readFullReport, type FullReportVg, type LogicalVolume, type PhysicalVolume, type VolumeGroup } from '../../lvm/report.js';
 import { runnerOf } from '../../lvm/executor-runner.js';
-import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
+import { lvLockModeOn, type LvmlockdMode } from '../../lvm/lvmlockctl.js';
 import { lvmVersionOn } from '../../lvm/shared-vg.js';
 import type { LvmVersionInfo } from '../../lvm/version.js';
 import { kernelNameOf, sysfsBlockBytes, sysfsDevBytes } from '../../sys/block-device.js';
@@ -31,31 +31,57 @@ export interface GrowthReading {
   sync: DrbdSyncView[];
 }
 
-/** Caches each executor's lvm version (one `lvm version` per node per growth). */
+interface Tier2NodeRead {
+  node: string;
+  vg: VolumeGroup;
+  pv: PhysicalVolume;
+  lv: LogicalVolume | undefined;
+  deviceSizeBytes: bigint | null;
+  lockMode: LvmlockdMode | null;
+}
+
+/** lvm's version per executor, for as long as the executor lives (one `lvm version` per node, not per read). */
+const lvmVersions = new WeakMap<Executor, Promise<LvmVersionInfo>>();
+
+export function lvmVersionCached(executor: Executor): Promise<LvmVersionInfo> {
+  let v = lvmVersions.get(executor);
+  if (v === undefined) {
+    v = lvmVersionOn(executor);
+    lvmVersions.set(executor, v);
+    v.catch(() => lvmVersions.delete(executor));
+  }
+  return v;
+}
+
+/** Reads a topology's state; remembers each active LV's device numbers so a step's check can read its size from sysfs. */
 export class GrowthStateReader {
-  private readonly versions = new Map<Executor, Promise<LvmVersionInfo>>();
   /** `${node}:${vg}/${lv}` → the LV's device numbers, from the last report that showed it active. */
   private readonly lvDevices = new Map<string, { major: number; minor: number }>();
 
   constructor(readonly topology: GrowthTopology) {}
 
   private lvmVersion(executor: Executor): Promise<LvmVersionInfo> {
-    let v = this.versions.get(executor);
-    if (v === undefined) {
-      v = lvmVersionOn(executor);
-      this.versions.set(executor, v);
-      v.catch(() => this.versions.delete(executor));
-    }
-    return v;
+    return lvmVersionCached(executor);
   }
 
-  /** Every tier; the guest in parallel with the cluster, tier 2 once DRBD says where it is Primary. */
+  /**
+   * Every tier, all at once: tier 2 is read on every node while DRBD is read, and kept
+   * where DRBD turns out to be Primary (elsewhere the read may fail and is dropped).
+   */
   async read(): Promise<GrowthReading> {
     const topo = this.topology;
     const guestRead = topo.guest === null ? Promise.resolve(undefined) : this.readGuest();
+    const early = new Map<string, Promise<Tier2NodeRead>>();
+    if (topo.tier2 !== null) {
+      for (const t of topo.tier1) {
+        const read = this.readTier2Node(t.node);
+        read.catch(() => undefined); // awaited below only where DRBD is Primary
+        early.set(t.node, read);
+      }
+    }
     const [tier1Reads, drbd] = await Promise.all([Promise.all(topo.tier1.map((t) => this.readTier1(t).catch(unreachableOr))), this.readDrbd()]);
     const tier1 = tier1Reads.filter((t): t is Tier1NodeState => t !== null);
-    const tier2 = topo.tier2 === null ? undefined : await this.readTier2(primariesOf(drbd.state));
+    const tier2 = topo.tier2 === null ? undefined : await this.readTier2(primariesOf(drbd.state), early);
     const guest = await guestRead;
     const state: GrowthState = { tier1, drbd: drbd.state, ...(tier2 === undefined ? {} : { tier2 }), ...(guest === undefined ? {} : { guest }) };
     return { state, sync: drbd.sync };
@@ -99,6 +125,13 @@ export class GrowthStateReader {
           const vg = previous.state.tier2!.vg;
           state.tier2 = { vg: { ...vg, freeBytes: vg.freeBytes - (sizeBytes - lv.sizeBytes) }, lv: { ...lv, sizeBytes, activeOn } };
         }
+      } else if (kind === 'tier2-pvresize' && previous.state.tier2 !== undefined) {
+        // The VG's size is in the metadata every node shares: the step's node suffices.
+        const fresh = await this.readTier2Node(step.node);
+        state.tier2 = {
+          ...previous.state.tier2,
+          vg: { ...previous.state.tier2.vg, sizeBytes: fresh.vg.sizeBytes, freeBytes: fresh.vg.freeBytes, peStartBytes: fresh.pv.dataStartBytes },
+        };
       } else {
         state.tier2 = await this.readTier2(primariesOf(state.drbd));
       }
@@ -110,6 +143,10 @@ export class GrowthStateReader {
       } else if (kind === 'guest-lvextend') {
         const size = await this.lvDeviceBytes(g.executor, g.node, g.vg, g.lv);
         state.guest = size === null ? await this.readGuest() : { ...old, vg: { ...old.vg, freeBytes: old.vg.freeBytes - (size - old.lv.sizeBytes) }, lv: { ...old.lv, sizeBytes: size } };
+      } else if (kind === 'guest-pvresize') {
+        // Only the VG's size changed, and it lives in the metadata: one lvm report.
+        const report = (await this.fullReport(g.executor, g.vg, g.node))!;
+        state.guest = { ...old, vg: { ...old.vg, sizeBytes: report.vg.sizeBytes, freeBytes: report.vg.freeBytes } };
       } else if (kind === 'guest-fs-grow') {
         const fs = await fsGeometry(g.executor, old.fs.type, `/dev/${g.vg}/${g.lv}`, old.fs.mountpoint);
         state.guest = { ...old, fs: { ...old.fs, sizeBytes: fs.sizeBytes } };
@@ -204,28 +241,32 @@ export class GrowthStateReader {
   }
 
   /** Read where DRBD is Primary (a Secondary's device cannot be opened on 8.4). */
-  private async readTier2(primaries: string[]): Promise<Tier2State> {
+  /** One node's view of the tier-2 VG, PV and LV, with its active device's size and lvmlockd's lock mode. */
+  private async readTier2Node(node: string): Promise<Tier2NodeRead> {
+    const topo = this.topology;
+    const t2 = topo.tier2!;
+    const executor = topo.cluster.node(node).executor;
+    const report = (await this.fullReport(executor, t2.vg, node))!;
+    const vg = report.vg;
+    const pv = report.pvs.find((p) => p.name === topo.device);
+    const lv = t2.lv === null ? undefined : report.lvs.find((l) => l.name === t2.lv);
+    if (pv === undefined) throw new ConfigError(`${node}: ${topo.device} is not a PV of ${t2.vg} (its PVs: ${report.pvs.map((p) => p.name).join(', ')})`);
+    if (t2.lv !== null && lv === undefined) throw new ConfigError(`${node}: tier-2 LV ${t2.vg}/${t2.lv} not found`);
+    const active = lv !== undefined && lv.active !== false && lv.kernelMajor !== null && lv.kernelMinor !== null;
+    const [deviceSizeBytes, lockMode] = await Promise.all([
+      active ? sysfsDevBytes(executor, lv.kernelMajor!, lv.kernelMinor!) : null,
+      // Under lvmlockd only lvmlockd knows whether the activation is shared.
+      active && vg.shared ? lvLockModeOn(executor, vg.name, lv.uuid) : null,
+    ]);
+    return { node, vg, pv, lv, deviceSizeBytes, lockMode };
+  }
+
+  /** Tier 2 as the DRBD Primaries see it (a Secondary's device cannot be opened on 8.4). */
+  private async readTier2(primaries: string[], early?: Map<string, Promise<Tier2NodeRead>>): Promise<Tier2State> {
     const topo = this.topology;
     const t2 = topo.tier2!;
     if (primaries.length === 0) throw new ConfigError(`DRBD ${topo.resource} is Primary nowhere, so the tier-2 VG ${t2.vg} on ${topo.device} cannot be read or grown`);
-    const reads = await Promise.all(
-      primaries.map(async (node) => {
-        const executor = topo.cluster.node(node).executor;
-        const report = (await this.fullReport(executor, t2.vg, node))!;
-        const vg = report.vg;
-        const pv = report.pvs.find((p) => p.name === topo.device);
-        const lv = t2.lv === null ? undefined : report.lvs.find((l) => l.name === t2.lv);
-        if (pv === undefined) throw new ConfigError(`${node}: ${topo.device} is not a PV of ${t2.vg} (its PVs: ${report.pvs.map((p) => p.name).join(', ')})`);
-        if (t2.lv !== null && lv === undefined) throw new ConfigError(`${node}: tier-2 LV ${t2.vg}/${t2.lv} not found`);
-        const active = lv !== undefined && lv.active !== false && lv.kernelMajor !== null && lv.kernelMinor !== null;
-        const [deviceSizeBytes, lockMode] = await Promise.all([
-          active ? sysfsDevBytes(executor, lv.kernelMajor!, lv.kernelMinor!) : null,
-          // Under lvmlockd only lvmlockd knows whether the activation is shared.
-          active && vg.shared ? lvLockModeOn(executor, vg.name, lv.uuid) : null,
-        ]);
-        return { node, vg, pv, lv, deviceSizeBytes, lockMode };
-      }),
-    );
+    const reads = await Promise.all(primaries.map((node) => early?.get(node) ?? this.readTier2Node(node)));
     const first = reads[0]!;
     const view: Tier2State = {
       vg: { name: first.vg.name, extentBytes: first.vg.extentSizeBytes, sizeBytes: first.vg.sizeBytes, freeBytes: first.vg.freeBytes, peStartBytes: first.pv.dataStartBytes },
