@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { operationJsonSchema } from '../../../src/cli/json-contract.js';
-import { CONFIG, EVENTS2, R0_SAFE, WIPEFS, primarySecondary, scriptFreshCreate, type TwoNodes } from '../stack/two-nodes.js';
+import { CONFIG, CREATE_ACTIONS as CREATE, EVENTS2, R0_SAFE, WIPEFS, primarySecondary, scriptFreshCreate, type TwoNodes } from '../stack/two-nodes.js';
 import { loadedCluster, twoNodes } from './cluster.js';
 import { runCli } from './helpers.js';
 
@@ -22,16 +22,6 @@ function upToDate(): TwoNodes {
   return t;
 }
 
-const CREATE = [
-  'node1: write-file /etc/drbd.d/r0.res',
-  'node2: write-file /etc/drbd.d/r0.res',
-  'node1: drbdadm create-md r0',
-  'node1: drbdadm up r0',
-  'node2: drbdadm create-md r0',
-  'node2: drbdadm up r0',
-  'node1: drbdadm primary --force r0',
-  'node1: drbdadm secondary r0',
-];
 const mutations = (t: TwoNodes): string[] => [...t.node1.mutations, ...t.node2.mutations];
 
 describe('hastor resource create', () => {

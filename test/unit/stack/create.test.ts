@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, SafetyError } from '../../../src/errors.js';
 import { capture } from '../drbd/lifecycle/scripted-executor.js';
-import { CONFIG, EVENTS2, OK, R0, WIPEFS, resource, scriptFreshCreate, twoNodes, type TwoNodes } from './two-nodes.js';
+import { CONFIG, CREATE_ACTIONS as CREATE, EVENTS2, OK, R0, WIPEFS, resource, scriptFreshCreate, twoNodes, type TwoNodes } from './two-nodes.js';
 
 /** Fresh LVs; the kernel's state follows the actions the way it did in the lab. */
 const fresh = (): TwoNodes => scriptFreshCreate(twoNodes());
 
-const CREATE = [
-  'node1: write-file /etc/drbd.d/r0.res',
-  'node2: write-file /etc/drbd.d/r0.res',
-  'node1: drbdadm create-md r0',
-  'node1: drbdadm up r0',
-  'node2: drbdadm create-md r0',
-  'node2: drbdadm up r0',
-  'node1: drbdadm primary --force r0',
-  'node1: drbdadm secondary r0',
-];
 const argvOf = (r: { actions: { node: string; argv: readonly string[] }[] }): string[] => r.actions.map((a) => `${a.node}: ${a.argv.join(' ')}`);
 
 describe('create', () => {

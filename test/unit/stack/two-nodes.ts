@@ -114,3 +114,15 @@ export function scriptFreshCreate(t: TwoNodes): TwoNodes {
     });
   return t;
 }
+
+/** What create runs on a fresh pair, in order (node: argv). */
+export const CREATE_ACTIONS = [
+  'node1: write-file /etc/drbd.d/r0.res',
+  'node2: write-file /etc/drbd.d/r0.res',
+  'node1: drbdadm create-md r0',
+  'node1: drbdadm up r0',
+  'node2: drbdadm create-md r0',
+  'node2: drbdadm up r0',
+  'node1: drbdadm primary --force r0',
+  'node1: drbdadm secondary r0',
+];
