@@ -3,9 +3,9 @@
  * Only `src/sys/` imports this file; everything else goes through the typed
  * wrappers there.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeError } from './errors.js';
 import { findPackageRoot } from './package-root.js';

@@ -1,7 +1,6 @@
 /**
- * Sizes of block devices: the kernel's sysfs `size` (512-byte sectors, readable
- * without opening the device, which DRBD 8.4 refuses on a Secondary) and
- * `blockdev --getsize64` for any path, symlinks included.
+ * Sizes of block devices from the kernel's sysfs `size` (512-byte sectors,
+ * readable without opening the device, which DRBD 8.4 refuses on a Secondary).
  */
 import { ParseError } from '../errors.js';
 import type { Executor } from './executor.js';
@@ -15,24 +14,11 @@ export function parseSysfsSectors(text: string, source = 'sysfs size'): bigint {
   return BigInt(trimmed) * SECTOR;
 }
 
-/** `blockdev --getsize64 DEV`: bytes. */
-export function parseGetSize64(text: string, source = 'blockdev --getsize64'): bigint {
-  const trimmed = text.trim();
-  if (!/^\d+$/.test(trimmed)) throw new ParseError(`expected a byte count, got ${JSON.stringify(trimmed.slice(0, 40))}`, { source, line: 1, excerpt: trimmed.slice(0, 80) });
-  return BigInt(trimmed);
-}
-
 /** Bytes of /dev/<kernelName> from sysfs (kernelName like "drbd0", "sda", "dm-3"). */
 export async function sysfsBlockBytes(executor: Executor, kernelName: string): Promise<bigint> {
   if (!/^[A-Za-z0-9._-]+$/.test(kernelName)) throw new ParseError(`not a kernel block device name: ${JSON.stringify(kernelName)}`, { source: 'sysfsBlockBytes' });
   const path = `/sys/class/block/${kernelName}/size`;
   return parseSysfsSectors(await executor.readFile(path), `${executor.node}:${path}`);
-}
-
-/** Bytes of a device path through `blockdev --getsize64` (opens the device, as root). */
-export async function blockDeviceBytes(executor: Executor, path: string, timeoutMs = 20_000): Promise<bigint> {
-  const { stdout } = await executor.run(['blockdev', '--getsize64', path], { root: true, timeoutMs });
-  return parseGetSize64(stdout, `${executor.node}: blockdev --getsize64 ${path}`);
 }
 
 /** Bytes of the block device with these numbers (`/sys/dev/block/MAJ:MIN/size`), e.g. an active LV's dm device. */

@@ -80,17 +80,32 @@ export function growCommand(context: CliContext): Command {
       if (target.kind === 'guest-disk' && options.keepLowerTiers === true) target.lowerTiers = 'keep';
 
       const common = { skipResync: options.skipResync === true, lockTimeoutMs: 0 };
-      const plan = await grow(topology, target, { ...common, dryRun: true });
-      if (options.dryRun === true || plan.alreadyDone) {
-        context.out(options.json === true ? `${JSON.stringify(resultJson(plan))}\n` : renderPlan(plan.plan, plan.alreadyDone, options.dryRun === true));
+      const json = options.json === true;
+      if (options.dryRun === true || options.yes !== true) {
+        // The plan to show (and, without --yes, to confirm); the real run reads again, as time passes while asking.
+        const plan = await grow(topology, target, { ...common, dryRun: true });
+        if (options.dryRun === true || plan.alreadyDone) {
+          context.out(json ? `${JSON.stringify(resultJson(plan))}\n` : renderPlan(plan.plan, plan.alreadyDone, options.dryRun === true));
+          return;
+        }
+        if (!json) context.out(renderPlan(plan.plan, false, false));
+        await confirm(context);
+      }
+      const progress = new GrowProgressView(context, json);
+      const result = await grow(topology, target, {
+        ...common,
+        onProgress: (e) => {
+          // With --yes the run's own first read gives the plan: no separate read to show it.
+          if (e.type === 'plan' && options.yes === true && !json) context.out(renderPlan(e.plan, e.plan.steps.length === 0, false));
+          progress.on(e);
+        },
+      });
+      progress.end();
+      if (json) {
+        context.out(`${JSON.stringify(resultJson(result))}\n`);
         return;
       }
-      if (options.json !== true) context.out(renderPlan(plan.plan, false, false));
-      if (options.yes !== true) await confirm(context);
-      const progress = new GrowProgressView(context, options.json === true);
-      const result = await grow(topology, target, { ...common, onProgress: (e) => progress.on(e) });
-      progress.end();
-      context.out(options.json === true ? `${JSON.stringify(resultJson(result))}\n` : renderDone(result));
+      if (!result.alreadyDone) context.out(renderDone(result));
     });
 }
 
@@ -136,7 +151,7 @@ function renderDone(result: GrowResult): string {
 const num = (v: bigint | null | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 
 /** The --json document: plan, what ran, the sizes each tier shows now. Byte counts are numbers. */
-export function resultJson(result: GrowResult): unknown {
+function resultJson(result: GrowResult): unknown {
   const s = result.state;
   return {
     dryRun: result.dryRun,

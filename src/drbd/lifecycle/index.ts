@@ -25,6 +25,7 @@ export {
   isInSync,
   isPrimary,
   isResyncing,
+  isResyncState,
   isStandAlone,
   isUp,
   isVerifying,

@@ -54,7 +54,10 @@ export const peerIsPrimary = (s: MaybeStatus): boolean => s != null && s.connect
 
 const replicationStates = (s: MaybeStatus): ReplicationState[] => (s == null ? [] : s.connections.flatMap((c) => c.peerDevices.map((p) => p.replicationState)));
 
-export const isResyncing = (s: MaybeStatus): boolean => replicationStates(s).some((r) => RESYNC.has(r));
+/** A replication state in which data moves to catch a node up (not verify). */
+export const isResyncState = (r: ReplicationState): boolean => RESYNC.has(r);
+
+export const isResyncing = (s: MaybeStatus): boolean => replicationStates(s).some(isResyncState);
 
 export const isVerifying = (s: MaybeStatus): boolean => replicationStates(s).some((r) => r === 'VerifyS' || r === 'VerifyT');
 

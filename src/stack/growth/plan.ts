@@ -5,6 +5,7 @@
  * partial run resumes where it stopped.
  */
 import { ConfigError, SafetyError } from '../../errors.js';
+import { isResyncState } from '../../drbd/lifecycle/resource-state.js';
 import type { GrowthPlan, GrowthState, GrowthStep, GrowthTarget, Tier1NodeState } from './types.js';
 
 const SECTOR = 512n;
@@ -255,7 +256,7 @@ export function planGrowth(state: GrowthState, target: GrowthTarget, options: Pl
 
 function checkDrbdHealthy(state: GrowthState): void {
   const d = state.drbd;
-  const syncing = d.nodes.filter((n) => n.replicationState !== null && /Sync|StartingSync|WFBitMap|WFSyncUUID/.test(n.replicationState));
+  const syncing = d.nodes.filter((n) => n.replicationState !== null && isResyncState(n.replicationState));
   if (d.resyncRunning || syncing.length > 0) {
     const who = syncing.map((n) => `${n.node}: ${n.replicationState}`).join(', ');
     throw new SafetyError(

@@ -6,13 +6,13 @@
  * and the guest's disk, VG, LV and filesystem.
  */
 import { ConfigError, ParseError } from '../../errors.js';
-import type { DrbdNode } from '../../drbd/lifecycle/index.js';
+import { isResyncing, isResyncState, type DrbdNode } from '../../drbd/lifecycle/index.js';
+import type { ReplicationState } from '../../drbd/states.js';
 import { deviceViews, type ResourceStatus, type SyncProgress } from '../../drbd/status-model.js';
 import { readFullReport, type FullReportVg, type LogicalVolume, type PhysicalVolume, type VolumeGroup } from '../../lvm/report.js';
 import { runnerOf } from '../../lvm/executor-runner.js';
 import { lvLockModeOn, type LvmlockdMode } from '../../lvm/lvmlockctl.js';
 import { lvmVersionOn } from '../../lvm/shared-vg.js';
-import type { LvmVersionInfo } from '../../lvm/version.js';
 import { kernelNameOf, sysfsBlockBytes, sysfsDevBytes } from '../../sys/block-device.js';
 import type { Executor } from '../../sys/executor.js';
 import { fsGeometry, mountOf } from '../../sys/filesystem.js';
@@ -21,7 +21,7 @@ import type { DrbdNodeState, GrowthState, GuestState, Tier1NodeState, Tier2State
 
 export interface DrbdSyncView {
   node: string;
-  replicationState: string | null;
+  replicationState: ReplicationState | null;
   sync: SyncProgress | null;
 }
 
@@ -40,29 +40,12 @@ interface Tier2NodeRead {
   lockMode: LvmlockdMode | null;
 }
 
-/** lvm's version per executor, for as long as the executor lives (one `lvm version` per node, not per read). */
-const lvmVersions = new WeakMap<Executor, Promise<LvmVersionInfo>>();
-
-export function lvmVersionCached(executor: Executor): Promise<LvmVersionInfo> {
-  let v = lvmVersions.get(executor);
-  if (v === undefined) {
-    v = lvmVersionOn(executor);
-    lvmVersions.set(executor, v);
-    v.catch(() => lvmVersions.delete(executor));
-  }
-  return v;
-}
-
 /** Reads a topology's state; remembers each active LV's device numbers so a step's check can read its size from sysfs. */
 export class GrowthStateReader {
   /** `${node}:${vg}/${lv}` → the LV's device numbers, from the last report that showed it active. */
   private readonly lvDevices = new Map<string, { major: number; minor: number }>();
 
   constructor(readonly topology: GrowthTopology) {}
-
-  private lvmVersion(executor: Executor): Promise<LvmVersionInfo> {
-    return lvmVersionCached(executor);
-  }
 
   /**
    * Every tier, all at once: tier 2 is read on every node while DRBD is read, and kept
@@ -145,7 +128,7 @@ export class GrowthStateReader {
         state.guest = size === null ? await this.readGuest() : { ...old, vg: { ...old.vg, freeBytes: old.vg.freeBytes - (size - old.lv.sizeBytes) }, lv: { ...old.lv, sizeBytes: size } };
       } else if (kind === 'guest-pvresize') {
         // Only the VG's size changed, and it lives in the metadata: one lvm report.
-        const report = (await this.fullReport(g.executor, g.vg, g.node))!;
+        const report = await this.fullReport(g.executor, g.vg, g.node);
         state.guest = { ...old, vg: { ...old.vg, sizeBytes: report.vg.sizeBytes, freeBytes: report.vg.freeBytes } };
       } else if (kind === 'guest-fs-grow') {
         const fs = await fsGeometry(g.executor, old.fs.type, `/dev/${g.vg}/${g.lv}`, old.fs.mountpoint);
@@ -184,8 +167,8 @@ export class GrowthStateReader {
   }
 
   /** One `lvm fullreport` of the VG: VG, PVs and LVs under one VG lock (lvm commands are the slow part). */
-  private async fullReport(executor: Executor, vg: string, node: string = executor.node): Promise<FullReportVg | undefined> {
-    const version = await this.lvmVersion(executor);
+  private async fullReport(executor: Executor, vg: string, node: string = executor.node): Promise<FullReportVg> {
+    const version = await lvmVersionOn(executor);
     const report = await readFullReport({ version, exec: runnerOf(executor).exec, vgs: [vg] });
     const found = report.vgs.find((v) => v.vg.name === vg);
     if (found === undefined) throw new ConfigError(`${executor.node}: VG ${vg} not found${report.problems.map((p) => `: ${p}`).join('')}`);
@@ -196,8 +179,8 @@ export class GrowthStateReader {
   private async readTier1(t: GrowthTopology['tier1'][number]): Promise<Tier1NodeState> {
     const executor = this.topology.cluster.node(t.node).executor;
     const report = await this.fullReport(executor, t.vg, t.node);
-    const vg = report!.vg;
-    const lv = report!.lvs.find((l) => l.name === t.lv);
+    const vg = report.vg;
+    const lv = report.lvs.find((l) => l.name === t.lv);
     if (lv === undefined) throw new ConfigError(`${t.node}: tier-1 LV ${t.vg}/${t.lv} not found`);
     return { node: t.node, vg: { name: vg.name, extentBytes: vg.extentSizeBytes, sizeBytes: vg.sizeBytes, freeBytes: vg.freeBytes }, lv: { name: lv.name, sizeBytes: lv.sizeBytes } };
   }
@@ -225,7 +208,7 @@ export class GrowthStateReader {
         const replicationState = peer?.replicationState ?? null;
         let progress = peer?.sync ?? null;
         // DRBD 8.x events2 has no percent or ETA; /proc/drbd has both (one read, no process).
-        if (replicationState !== null && /Sync/.test(replicationState) && (progress === null || progress.etaSeconds === null)) {
+        if (replicationState !== null && isResyncState(replicationState) && (progress === null || progress.etaSeconds === null)) {
           const proc = await topo.cluster.drbd(node).procDrbd().catch(() => null);
           const fromProc = proc === null ? undefined : deviceViews(proc).find((d) => d.minor === topo.minor)?.sync;
           if (fromProc != null) progress = fromProc;
@@ -233,20 +216,19 @@ export class GrowthStateReader {
         return { node, replicationState, sync: progress };
       }),
     );
-    const resyncRunning = sync.some((s) => s.replicationState !== null && /^(Sync|PausedSync|StartingSync|WFBitMap|WFSyncUUID)/.test(s.replicationState));
+    const resyncRunning = per.some((p) => isResyncing(p.status));
     return {
       state: { resource: topo.resource, device: topo.device, sizeBytes: sizes.length === 0 ? 0n : sizes.reduce((a, b) => (a < b ? a : b)), resyncRunning, nodes },
       sync,
     };
   }
 
-  /** Read where DRBD is Primary (a Secondary's device cannot be opened on 8.4). */
   /** One node's view of the tier-2 VG, PV and LV, with its active device's size and lvmlockd's lock mode. */
   private async readTier2Node(node: string): Promise<Tier2NodeRead> {
     const topo = this.topology;
     const t2 = topo.tier2!;
     const executor = topo.cluster.node(node).executor;
-    const report = (await this.fullReport(executor, t2.vg, node))!;
+    const report = await this.fullReport(executor, t2.vg, node);
     const vg = report.vg;
     const pv = report.pvs.find((p) => p.name === topo.device);
     const lv = t2.lv === null ? undefined : report.lvs.find((l) => l.name === t2.lv);
@@ -287,7 +269,7 @@ export class GrowthStateReader {
   private async readGuest(): Promise<GuestState> {
     const g = this.topology.guest!;
     const executor = g.executor;
-    const report = (await this.fullReport(executor, g.vg, g.node))!;
+    const report = await this.fullReport(executor, g.vg, g.node);
     const vg = report.vg;
     const lv = report.lvs.find((l) => l.name === g.lv);
     if (lv === undefined) throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} not found`);
@@ -334,7 +316,7 @@ function nodeView(node: string, status: ResourceStatus | null): DrbdNodeState {
   return {
     node,
     role: status.role ?? 'Unknown',
-    diskState: status.devices[0]?.diskState ?? ('Diskless' as DrbdNodeState['diskState']),
+    diskState: status.devices[0]?.diskState ?? 'Diskless',
     connectionState: connection?.connectionState ?? 'StandAlone',
     replicationState: connection?.peerDevices[0]?.replicationState ?? null,
   };

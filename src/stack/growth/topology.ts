@@ -6,11 +6,11 @@
 import { ConfigError } from '../../errors.js';
 import type { ResourceDefinition } from '../../drbd/config/index.js';
 import { readPvs } from '../../lvm/report.js';
+import { lvmVersionOn } from '../../lvm/shared-vg.js';
 import { runnerOf } from '../../lvm/executor-runner.js';
 import { validateLvName, validateVgName, type LvRef } from '../../lvm/names.js';
 import type { Executor } from '../../sys/executor.js';
 import type { Cluster } from '../cluster.js';
-import { lvmVersionCached } from './read-state.js';
 
 export interface GuestTopology {
   /** Name for messages and for the plan's steps (the VM's name). */
@@ -106,7 +106,7 @@ export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthS
 /** PV device paths of a VG as the first node that sees it reports them. */
 async function pvsOfVg(cluster: Cluster, vg: string): Promise<string[]> {
   for (const node of cluster.nodes) {
-    const version = await lvmVersionCached(node.executor);
+    const version = await lvmVersionOn(node.executor);
     const report = await readPvs({ version, exec: runnerOf(node.executor).exec, vgs: [vg] });
     const names = report.items.filter((p) => p.vgName === vg).map((p) => p.name);
     if (names.length > 0) return names;
@@ -117,7 +117,7 @@ async function pvsOfVg(cluster: Cluster, vg: string): Promise<string[]> {
 /** The VG whose PV is `device`, from the first node that can read it (a DRBD Secondary on 8.4 cannot). */
 async function vgOnDevice(cluster: Cluster, device: string): Promise<string | null> {
   for (const node of cluster.nodes) {
-    const version = await lvmVersionCached(node.executor);
+    const version = await lvmVersionOn(node.executor);
     const report = await readPvs({ version, exec: runnerOf(node.executor).exec, pvs: [device] });
     const pv = report.items.find((p) => p.name === device);
     if (pv !== undefined) return pv.vgName;
