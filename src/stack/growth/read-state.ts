@@ -31,13 +31,18 @@ export interface GrowthReading {
   sync: DrbdSyncView[];
 }
 
+/** The VGs one fullreport found, and what lvm said about the others. */
+interface VgReports {
+  vgs: Map<string, FullReportVg>;
+  problems: string[];
+}
+
 interface Tier2NodeRead {
   node: string;
   vg: VolumeGroup;
   pv: PhysicalVolume;
   lv: LogicalVolume | undefined;
   deviceSizeBytes: bigint | null;
-  lockMode: LvmlockdMode | null;
 }
 
 /** Reads a topology's state; remembers each active LV's device numbers so a step's check can read its size from sysfs. */
@@ -54,15 +59,23 @@ export class GrowthStateReader {
   async read(): Promise<GrowthReading> {
     const topo = this.topology;
     const guestRead = topo.guest === null ? Promise.resolve(undefined) : this.readGuest();
+    // One lvm process per node for both VGs: in a slow VM an lvm start costs more than its report.
+    const reports = new Map<string, Promise<VgReports>>();
+    for (const t of topo.tier1) {
+      const vgs = topo.tier2 === null ? [t.vg] : [t.vg, topo.tier2.vg];
+      const report = this.fullReports(topo.cluster.node(t.node).executor, vgs, t.node);
+      report.catch(() => undefined); // each reader below awaits it and decides
+      reports.set(t.node, report);
+    }
     const early = new Map<string, Promise<Tier2NodeRead>>();
     if (topo.tier2 !== null) {
       for (const t of topo.tier1) {
-        const read = this.readTier2Node(t.node);
+        const read = this.readTier2Node(t.node, reports.get(t.node));
         read.catch(() => undefined); // awaited below only where DRBD is Primary
         early.set(t.node, read);
       }
     }
-    const [tier1Reads, drbd] = await Promise.all([Promise.all(topo.tier1.map((t) => this.readTier1(t).catch(unreachableOr))), this.readDrbd()]);
+    const [tier1Reads, drbd] = await Promise.all([Promise.all(topo.tier1.map((t) => this.readTier1(t, reports.get(t.node)).catch(unreachableOr))), this.readDrbd()]);
     const tier1 = tier1Reads.filter((t): t is Tier1NodeState => t !== null);
     const tier2 = topo.tier2 === null ? undefined : await this.readTier2(primariesOf(drbd.state), early);
     const guest = await guestRead;
@@ -91,7 +104,7 @@ export class GrowthStateReader {
           : await this.readTier1(t);
       state.tier1 = [...previous.state.tier1.filter((x) => x.node !== step.node), fresh].sort((a, b) => this.tier1Order(a.node) - this.tier1Order(b.node));
     } else if (step.tier === 'drbd') {
-      const drbd = await this.readDrbd();
+      const drbd = await this.readDrbd(false);
       state.drbd = drbd.state;
       sync = drbd.sync;
     } else if (step.tier === 2 && this.topology.tier2 !== null) {
@@ -109,11 +122,12 @@ export class GrowthStateReader {
           state.tier2 = { vg: { ...vg, freeBytes: vg.freeBytes - (sizeBytes - lv.sizeBytes) }, lv: { ...lv, sizeBytes, activeOn } };
         }
       } else if (kind === 'tier2-pvresize' && previous.state.tier2 !== undefined) {
-        // The VG's size is in the metadata every node shares: the step's node suffices.
-        const fresh = await this.readTier2Node(step.node);
+        // The VG's size is in the metadata every node shares: one report on the step's node, nothing else.
+        const report = await this.fullReport(this.topology.cluster.node(step.node).executor, t2.vg, step.node);
+        const pv = report.pvs.find((p) => p.name === this.topology.device);
         state.tier2 = {
           ...previous.state.tier2,
-          vg: { ...previous.state.tier2.vg, sizeBytes: fresh.vg.sizeBytes, freeBytes: fresh.vg.freeBytes, peStartBytes: fresh.pv.dataStartBytes },
+          vg: { ...previous.state.tier2.vg, sizeBytes: report.vg.sizeBytes, freeBytes: report.vg.freeBytes, peStartBytes: pv?.dataStartBytes ?? previous.state.tier2.vg.peStartBytes },
         };
       } else {
         state.tier2 = await this.readTier2(primariesOf(state.drbd));
@@ -156,10 +170,38 @@ export class GrowthStateReader {
     }
   }
 
-  /** DRBD alone (for waiting on a resync). */
+  /** DRBD alone, every node. */
   async readDrbdOnly(previous: GrowthReading): Promise<GrowthReading> {
     const drbd = await this.readDrbd();
     return { state: { ...previous.state, drbd: drbd.state }, sync: drbd.sync };
+  }
+
+  /**
+   * While a resync runs: one node's view is enough, since a resync shows on both ends
+   * (on 8.x /proc/drbd alone, one read and no process; else its status), and polling
+   * every node would take CPU from the resync itself. When that view shows the resync
+   * over, every node is read again to prove it.
+   */
+  async pollResync(previous: GrowthReading): Promise<GrowthReading> {
+    const topo = this.topology;
+    const node = previous.state.drbd.nodes.find((n) => n.unreachable === undefined && n.diskState !== 'DUnknown')?.node ?? topo.tier1[0]!.node;
+    const drbd = topo.cluster.drbd(node);
+    const proc = await drbd.procDrbd().catch(() => null);
+    const fromProc = proc === null ? undefined : deviceViews(proc).find((d) => d.minor === topo.minor);
+    let replicationState: ReplicationState | null;
+    let sync: SyncProgress | null;
+    if (fromProc !== undefined) {
+      replicationState = fromProc.replicationState;
+      sync = fromProc.sync;
+    } else {
+      const peer = (await drbd.status(topo.resource))?.connections[0]?.peerDevices[0];
+      replicationState = peer?.replicationState ?? null;
+      sync = peer?.sync ?? null;
+    }
+    if (replicationState !== null && isResyncState(replicationState)) {
+      return { state: { ...previous.state, drbd: { ...previous.state.drbd, resyncRunning: true } }, sync: [{ node, replicationState, sync }] };
+    }
+    return this.readDrbdOnly(previous);
   }
 
   private tier1Order(node: string): number {
@@ -167,25 +209,38 @@ export class GrowthStateReader {
   }
 
   /** One `lvm fullreport` of the VG: VG, PVs and LVs under one VG lock (lvm commands are the slow part). */
-  private async fullReport(executor: Executor, vg: string, node: string = executor.node): Promise<FullReportVg> {
-    const version = await lvmVersionOn(executor);
-    const report = await readFullReport({ version, exec: runnerOf(executor).exec, vgs: [vg] });
-    const found = report.vgs.find((v) => v.vg.name === vg);
-    if (found === undefined) throw new ConfigError(`${executor.node}: VG ${vg} not found${report.problems.map((p) => `: ${p}`).join('')}`);
-    this.rememberLvDevices(node, found);
+  private async fullReport(executor: Executor, vg: string, node: string = executor.node, reports?: Promise<VgReports>): Promise<FullReportVg> {
+    const read = await (reports ?? this.fullReports(executor, [vg], node));
+    const found = read.vgs.get(vg);
+    if (found === undefined) throw new ConfigError(`${executor.node}: VG ${vg} not found${read.problems.map((p) => `: ${p}`).join('')}`);
     return found;
   }
 
-  private async readTier1(t: GrowthTopology['tier1'][number]): Promise<Tier1NodeState> {
+  /** One `lvm fullreport` of several VGs; a VG the node cannot read is missing from the map (the report names why). */
+  private async fullReports(executor: Executor, vgs: string[], node: string): Promise<VgReports> {
+    const version = await lvmVersionOn(executor);
+    const report = await readFullReport({ version, exec: runnerOf(executor).exec, vgs });
+    const found = new Map<string, FullReportVg>();
+    for (const v of report.vgs) {
+      if (!vgs.includes(v.vg.name)) continue;
+      this.rememberLvDevices(node, v);
+      found.set(v.vg.name, v);
+    }
+    if (found.size === 0) throw new ConfigError(`${executor.node}: VG ${vgs.join(', ')} not found${report.problems.map((p) => `: ${p}`).join('')}`);
+    return { vgs: found, problems: report.problems };
+  }
+
+  private async readTier1(t: GrowthTopology['tier1'][number], reports?: Promise<VgReports>): Promise<Tier1NodeState> {
     const executor = this.topology.cluster.node(t.node).executor;
-    const report = await this.fullReport(executor, t.vg, t.node);
+    const report = await this.fullReport(executor, t.vg, t.node, reports);
     const vg = report.vg;
     const lv = report.lvs.find((l) => l.name === t.lv);
     if (lv === undefined) throw new ConfigError(`${t.node}: tier-1 LV ${t.vg}/${t.lv} not found`);
     return { node: t.node, vg: { name: vg.name, extentBytes: vg.extentSizeBytes, sizeBytes: vg.sizeBytes, freeBytes: vg.freeBytes }, lv: { name: lv.name, sizeBytes: lv.sizeBytes } };
   }
 
-  private async readDrbd(): Promise<{ state: GrowthState['drbd']; sync: DrbdSyncView[] }> {
+  /** `progress: false` skips /proc/drbd's percent and ETA (a step's check needs the states only). */
+  private async readDrbd(withProgress = true): Promise<{ state: GrowthState['drbd']; sync: DrbdSyncView[] }> {
     const topo = this.topology;
     const kernelName = `drbd${topo.minor}`;
     const per = await Promise.all(
@@ -208,7 +263,7 @@ export class GrowthStateReader {
         const replicationState = peer?.replicationState ?? null;
         let progress = peer?.sync ?? null;
         // DRBD 8.x events2 has no percent or ETA; /proc/drbd has both (one read, no process).
-        if (replicationState !== null && isResyncState(replicationState) && (progress === null || progress.etaSeconds === null)) {
+        if (withProgress && replicationState !== null && isResyncState(replicationState) && (progress === null || progress.etaSeconds === null)) {
           const proc = await topo.cluster.drbd(node).procDrbd().catch(() => null);
           const fromProc = proc === null ? undefined : deviceViews(proc).find((d) => d.minor === topo.minor)?.sync;
           if (fromProc != null) progress = fromProc;
@@ -224,23 +279,21 @@ export class GrowthStateReader {
   }
 
   /** One node's view of the tier-2 VG, PV and LV, with its active device's size and lvmlockd's lock mode. */
-  private async readTier2Node(node: string): Promise<Tier2NodeRead> {
+  private async readTier2Node(node: string, reports?: Promise<VgReports>): Promise<Tier2NodeRead> {
     const topo = this.topology;
     const t2 = topo.tier2!;
     const executor = topo.cluster.node(node).executor;
-    const report = await this.fullReport(executor, t2.vg, node);
+    const report = await this.fullReport(executor, t2.vg, node, reports);
     const vg = report.vg;
     const pv = report.pvs.find((p) => p.name === topo.device);
     const lv = t2.lv === null ? undefined : report.lvs.find((l) => l.name === t2.lv);
-    if (pv === undefined) throw new ConfigError(`${node}: ${topo.device} is not a PV of ${t2.vg} (its PVs: ${report.pvs.map((p) => p.name).join(', ')})`);
+    if (pv === undefined || report.pvs.length !== 1) {
+      throw new ConfigError(`${node}: a tier-2 VG for growth has exactly one PV, the DRBD device ${topo.device}; ${t2.vg} has ${report.pvs.map((p) => p.name).join(', ') || 'none'}`);
+    }
     if (t2.lv !== null && lv === undefined) throw new ConfigError(`${node}: tier-2 LV ${t2.vg}/${t2.lv} not found`);
     const active = lv !== undefined && lv.active !== false && lv.kernelMajor !== null && lv.kernelMinor !== null;
-    const [deviceSizeBytes, lockMode] = await Promise.all([
-      active ? sysfsDevBytes(executor, lv.kernelMajor!, lv.kernelMinor!) : null,
-      // Under lvmlockd only lvmlockd knows whether the activation is shared.
-      active && vg.shared ? lvLockModeOn(executor, vg.name, lv.uuid) : null,
-    ]);
-    return { node, vg, pv, lv, deviceSizeBytes, lockMode };
+    const deviceSizeBytes = active ? await sysfsDevBytes(executor, lv.kernelMajor!, lv.kernelMinor!) : null;
+    return { node, vg, pv, lv, deviceSizeBytes };
   }
 
   /** Tier 2 as the DRBD Primaries see it (a Secondary's device cannot be opened on 8.4). */
@@ -255,7 +308,10 @@ export class GrowthStateReader {
     };
     if (first.lv !== undefined) {
       const active = reads.filter((r) => r.deviceSizeBytes !== null);
-      const shared = active.length > 1 || active.some((r) => r.lockMode === 'sh') || (first.vg.clustered && first.lv.activeExclusively === false);
+      // Active on one node only: under lvmlockd only lvmlockd knows whether that activation is shared.
+      const only = active.length === 1 && first.vg.shared ? active[0]! : null;
+      const lockMode = only === null ? null : await lvLockModeOn(topo.cluster.node(only.node).executor, only.vg.name, first.lv.uuid);
+      const shared = active.length > 1 || lockMode === 'sh' || (first.vg.clustered && first.lv.activeExclusively === false);
       view.lv = {
         name: first.lv.name,
         sizeBytes: first.lv.sizeBytes,
@@ -269,6 +325,16 @@ export class GrowthStateReader {
   private async readGuest(): Promise<GuestState> {
     const g = this.topology.guest!;
     const executor = g.executor;
+    const lvPath = `/dev/${g.vg}/${g.lv}`;
+    // The mount and filesystem do not wait for lvm's report: two chains at once.
+    const mounted = mountOf(executor, lvPath).then(async (mount): Promise<GuestState['fs']> => {
+      if (mount === null) throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} is not mounted; hastor grows a mounted filesystem online`);
+      if (mount.fstype !== 'ext4' && mount.fstype !== 'xfs') throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} holds ${mount.fstype}; hastor grows ext4 and xfs`);
+      const type = mount.fstype;
+      const geometry = await fsGeometry(executor, type, lvPath, mount.target);
+      return { type, mountpoint: mount.target, sizeBytes: geometry.sizeBytes };
+    });
+    mounted.catch(() => undefined); // awaited below, after the report's own checks
     const report = await this.fullReport(executor, g.vg, g.node);
     const vg = report.vg;
     const lv = report.lvs.find((l) => l.name === g.lv);
@@ -276,22 +342,19 @@ export class GrowthStateReader {
     if (report.pvs.length !== 1) throw new ConfigError(`guest ${g.node}: VG ${g.vg} has ${report.pvs.length} PVs; hastor grows a guest VG whose only PV is the disk`);
     const pv = report.pvs[0]!;
     const kernelName = await kernelNameOf(executor, pv.name);
-    const [diskBytes, sysPath, mount] = await Promise.all([
+    const [diskBytes, sysPath] = await Promise.all([
       sysfsBlockBytes(executor, kernelName),
       executor.run(['readlink', '-f', '--', `/sys/class/block/${kernelName}`]).then((r) => r.stdout.trim()),
-      mountOf(executor, `/dev/${g.vg}/${g.lv}`),
     ]);
     const transport = /\/session\d+\//.test(sysPath) ? 'iscsi' : /\/host\d+\/target/.test(sysPath) ? 'scsi' : null;
     if (transport === null) throw new ConfigError(`guest ${g.node}: disk ${pv.name} (${sysPath}) is neither SCSI nor iSCSI; hastor does not know how to rescan it`);
-    if (mount === null) throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} is not mounted; hastor grows a mounted filesystem online`);
-    if (mount.fstype !== 'ext4' && mount.fstype !== 'xfs') throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} holds ${mount.fstype}; hastor grows ext4 and xfs`);
-    const fs = await fsGeometry(executor, mount.fstype, `/dev/${g.vg}/${g.lv}`, mount.target);
+    const fs = await mounted;
     return {
       node: g.node,
       disk: { device: `/dev/${kernelName}`, transport, sizeBytes: diskBytes },
       vg: { name: vg.name, extentBytes: vg.extentSizeBytes, sizeBytes: vg.sizeBytes, freeBytes: vg.freeBytes, peStartBytes: pv.dataStartBytes },
       lv: { name: lv.name, sizeBytes: lv.sizeBytes },
-      fs: { type: mount.fstype, mountpoint: mount.target, sizeBytes: fs.sizeBytes },
+      fs,
     };
   }
 }

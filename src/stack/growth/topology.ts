@@ -74,8 +74,8 @@ export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthS
   if ('lv' in selector) {
     validateVgName(selector.lv.vg);
     validateLvName(selector.lv.lv);
-    // Both reads at once: the VG's PVs and what DRBD runs here.
-    const [pvs, status] = await Promise.all([pvsOfVg(cluster, selector.lv.vg), cluster.drbd(first.name).statusAll()]);
+    // Both reads at once: the device under the LV and what DRBD runs here.
+    const [pvs, status] = await Promise.all([devicesUnderLv(first.executor, selector.lv).then((d) => d ?? pvsOfVg(cluster, selector.lv.vg)), cluster.drbd(first.name).statusAll()]);
     if (pvs.length !== 1) {
       throw new ConfigError(`VG ${selector.lv.vg} has ${pvs.length} PVs (${pvs.join(', ') || 'none found on any node'}); a tier-2 VG for growth has exactly one, the DRBD device`);
     }
@@ -101,6 +101,22 @@ export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthS
     tier2 = vg === null ? null : { vg, lv: null };
   }
   return { cluster, resource, minor: volume.minor, device, tier1, tier2, guest };
+}
+
+/**
+ * The devices an active LV maps onto, from its device-mapper node in sysfs: two small
+ * reads instead of an lvm command. Null when the LV is not active here (no device node).
+ * That its VG has no other PV is checked by every state read.
+ */
+async function devicesUnderLv(executor: Executor, lv: LvRef): Promise<string[] | null> {
+  // By device numbers: /dev/mapper nodes are not always symlinks to dm-N (no udev).
+  const stat = await executor.run(['stat', '-L', '-c', '%t:%T', '--', `/dev/${lv.vg}/${lv.lv}`], { okExitCodes: [0, 1] });
+  const numbers = /^([0-9a-f]+):([0-9a-f]+)$/.exec(stat.stdout.trim());
+  if (stat.exitCode !== 0 || numbers === null) return null;
+  const dev = `${parseInt(numbers[1]!, 16)}:${parseInt(numbers[2]!, 16)}`;
+  const slaves = await executor.run(['ls', '-1', '--', `/sys/dev/block/${dev}/slaves`], { okExitCodes: [0, 2] });
+  const names = slaves.stdout.split('\n').filter((n) => n !== '');
+  return slaves.exitCode === 0 && names.length > 0 ? names.map((n) => `/dev/${n}`) : null;
 }
 
 /** PV device paths of a VG as the first node that sees it reports them. */
