@@ -151,6 +151,9 @@ describe('hastor grow: the guest disk from 128 to 256 MiB through every tier, on
     await node3.execOk(['touch', '/tmp/writer.stop']);
     expect(result.ran.map((r) => r.step.id)).toEqual(result.plan.steps.map((s) => s.id));
     expect(events.filter((e) => e.type === 'step-done')).toHaveLength(result.plan.steps.length);
+    // The tier-1 extends of both nodes ran at once: both started before either was done.
+    const starts = events.flatMap((e) => (e.type === 'step-start' || e.type === 'step-done' ? [`${e.type} ${e.step.id}`] : []));
+    expect(starts.slice(0, 2)).toEqual(['step-start tier1-lvextend@node1', 'step-start tier1-lvextend@node2']);
 
     const sizes = result.plan.sizes;
     for (const n of [node1, node2]) {
@@ -240,7 +243,7 @@ describe('a node killed between two steps: the same grow completes once it is ba
   const locks = () => join(lab!.dir, 'locks');
   const writerLog = () => join(node3.nodeDir, 'growth-writer-2.log');
 
-  it('node2 is killed (SIGKILL of its UML process) right after tier 1 grew on node1: the grow stops there', async () => {
+  it('node2 is killed (SIGKILL of its UML process) as its tier-1 step starts: tier 1 grows on node1 only, and the grow stops there', async () => {
     await node3.execOk(['rm', '-f', '/tmp/writer.stop', '/data/writer.log']);
     await node3.spawnBackground([GUEST_NODE, distPath('guest', 'growth-writer.js'), '--file', '/data/writer.log', '--stop', '/tmp/writer.stop'], { stdoutPath: writerLog() });
     await node1.execOk(['sync']);
@@ -252,7 +255,8 @@ describe('a node killed between two steps: the same grow completes once it is ba
       pollIntervalMs: 500,
       onProgress: async (e) => {
         onProgress(e);
-        if (e.type === 'step-done' && e.step.id === 'tier1-lvextend@node1') {
+        // Tier-1 steps run at once; each step-start is awaited before any of them runs.
+        if (e.type === 'step-start' && e.step.id === 'tier1-lvextend@node2') {
           await lab!.killNode('node2');
           log('node2 killed');
         }

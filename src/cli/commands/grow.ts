@@ -190,7 +190,7 @@ class GrowProgressView {
     if (this.quiet) return;
     const err = this.context.stderr;
     if (event.type === 'step-start') err.write(`${this.clear()}[${event.index}/${event.total}] ${event.step.node}: ${event.step.argv.join(' ')} ...\n`);
-    if (event.type === 'step-done') err.write(`${this.clear()}[${event.index}/${event.total}] ${this.colors.green('done')} in ${(event.durationMs / 1000).toFixed(1)} s\n`);
+    if (event.type === 'step-done') err.write(`${this.clear()}[${event.index}/${event.total}] ${event.step.node}: ${this.colors.green('done')} in ${(event.durationMs / 1000).toFixed(1)} s\n`);
     if (event.type === 'resync') {
       const view = event.views.find((v) => v.sync !== null) ?? event.views[0];
       const sync = view?.sync;

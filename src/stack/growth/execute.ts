@@ -114,18 +114,30 @@ export async function grow(topology: GrowthTopology, target: GrowthTarget, optio
         reading = await waitForResync(reader, reading, emit, poll, resyncTimeoutMs);
         continue;
       }
-      index += 1;
-      await emit({ type: 'step-start', index, total: Math.max(total, index), step });
-      const stepStarted = Date.now();
-      const result = await executorFor(topology, step.node).run(step.argv, {
-        root: true,
-        timeoutMs: options.stepTimeoutMs ?? 300_000,
-        ...(step.stdin === undefined ? {} : { input: step.stdin }),
-      });
-      reading = await settle(reader, step, reading, options.settleTimeoutMs ?? 60_000, poll);
-      const durationMs = Date.now() - stepStarted;
-      ran.push({ step, durationMs, stdout: result.stdout, stderr: result.stderr });
-      await emit({ type: 'step-done', index, total: Math.max(total, index), step, durationMs });
+      const batch = concurrentBatch(steps);
+      const numbered = batch.map((s) => ({ step: s, index: (index += 1) }));
+      for (const n of numbered) await emit({ type: 'step-start', index: n.index, total: Math.max(total, n.index), step: n.step });
+      const previous = reading;
+      const outcomes = await Promise.allSettled(
+        numbered.map(async ({ step: s, index: i }) => {
+          const stepStarted = Date.now();
+          const result = await executorFor(topology, s.node).run(s.argv, {
+            root: true,
+            timeoutMs: options.stepTimeoutMs ?? 300_000,
+            ...(s.stdin === undefined ? {} : { input: s.stdin }),
+          });
+          const settled = await settle(reader, s, previous, options.settleTimeoutMs ?? 60_000, poll);
+          const durationMs = Date.now() - stepStarted;
+          await emit({ type: 'step-done', index: i, total: Math.max(total, i), step: s, durationMs });
+          return { settled, ran: { step: s, durationMs, stdout: result.stdout, stderr: result.stderr } };
+        }),
+      );
+      // In plan order, whatever order they finished in; the finished ones count even when another failed.
+      for (const o of outcomes) if (o.status === 'fulfilled') ran.push(o.value.ran);
+      const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
+      const readings = outcomes.map((o) => (o as PromiseFulfilledResult<{ settled: GrowthReading }>).value.settled);
+      reading = batch.length === 1 ? readings[0]! : mergeBatch(previous, batch, readings);
     }
     if (reading.state.drbd.resyncRunning) reading = await waitForResync(reader, reading, emit, poll, resyncTimeoutMs);
     // The proof: every tier was read again after the last step that changed it, and nothing more is needed.
@@ -137,6 +149,41 @@ export async function grow(topology: GrowthTopology, target: GrowthTarget, optio
   } finally {
     lock?.release();
   }
+}
+
+const kindOf = (step: GrowthStep): string => step.id.split('@')[0]!;
+
+/**
+ * The steps at the head of the plan that may run at once, because none changes what
+ * another reads or needs: the tier-1 extends (one per node), or the refreshes of the
+ * tier-2 LV on the other nodes. The guest's rescan is not among them: the node that
+ * exports the disk to the guest may be one still to refresh.
+ */
+export function concurrentBatch(steps: readonly GrowthStep[]): GrowthStep[] {
+  const first = steps[0];
+  if (first === undefined) return [];
+  const sameKind = (s: GrowthStep): boolean => (first.tier === 1 ? s.tier === 1 : kindOf(first) === 'tier2-refresh' && kindOf(s) === 'tier2-refresh');
+  const batch = [first];
+  for (let i = 1; i < steps.length && sameKind(steps[i]!); i++) batch.push(steps[i]!);
+  return batch;
+}
+
+/** One reading from the readings of a batch's steps: from each, what its own step changed. */
+function mergeBatch(previous: GrowthReading, batch: GrowthStep[], readings: GrowthReading[]): GrowthReading {
+  const state: GrowthState = { ...previous.state };
+  batch.forEach((step, i) => {
+    const own = readings[i]!.state;
+    if (step.tier === 1) {
+      state.tier1 = state.tier1.map((t) => (t.node === step.node ? (own.tier1.find((x) => x.node === step.node) ?? t) : t));
+    } else if (kindOf(step) === 'tier2-refresh' && state.tier2?.lv !== undefined && own.tier2?.lv !== undefined) {
+      const fresh = own.tier2.lv.activeOn.find((a) => a.node === step.node);
+      const activeOn = state.tier2.lv.activeOn.map((a) => (a.node === step.node && fresh !== undefined ? fresh : a));
+      state.tier2 = { ...state.tier2, lv: { ...state.tier2.lv, activeOn } };
+    } else {
+      throw new Error(`step ${step.id} is not one that runs in a batch`);
+    }
+  });
+  return { state, sync: previous.sync };
 }
 
 function executorFor(topology: GrowthTopology, node: string) {
@@ -164,18 +211,26 @@ async function settle(reader: GrowthStateReader, step: GrowthStep, previous: Gro
 async function waitForResync(reader: GrowthStateReader, previous: GrowthReading, emit: (e: GrowthProgress) => Promise<void>, poll: number, timeoutMs: number): Promise<GrowthReading> {
   const started = Date.now();
   let reading = previous;
-  for (;;) {
-    await emit({ type: 'resync', views: reading.sync });
-    await sleep(poll);
-    reading = await reader.readDrbdOnly(reading);
+  // The first look at once: it brings the percent and ETA the next wait is sized by.
+  for (let first = true; ; first = false) {
+    if (!first) await sleep(resyncPollMs(reading.sync, poll));
+    reading = await reader.pollResync(reading);
     if (!reading.state.drbd.resyncRunning) {
       await emit({ type: 'resync-done', durationMs: Date.now() - started });
       return reading;
     }
+    await emit({ type: 'resync', views: reading.sync });
     if (Date.now() - started > timeoutMs) {
       throw new GrowthVerifyError(`the resync of ${reader.topology.resource} did not end within ${timeoutMs} ms`, null, reading.state);
     }
   }
+}
+
+/** Until the next look at a resync: the poll interval, or sooner when DRBD expects to end sooner (a small growth's resync takes a second or two). */
+export function resyncPollMs(views: readonly DrbdSyncView[], poll: number): number {
+  const etas = views.map((v) => v.sync?.etaSeconds).filter((e): e is number => typeof e === 'number');
+  if (etas.length === 0) return poll;
+  return Math.max(100, Math.min(poll, Math.max(...etas) * 1000));
 }
 
 async function takeGrowLock(resource: string, options: GrowOptions): Promise<FileLock | null> {

@@ -1,0 +1,75 @@
+/** Which steps grow() runs at once, and how soon it looks at a resync again. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { concurrentBatch, resyncPollMs } from '../../../src/stack/growth/execute.js';
+import { planGrowth } from '../../../src/stack/growth/plan.js';
+import type { GrowthState, GrowthStep } from '../../../src/stack/growth/types.js';
+
+const MiB = 1024n * 1024n;
+
+function recorded(name: string): GrowthState {
+  const text = readFileSync(new URL(`../../fixtures/lab-growth/${name}`, import.meta.url), 'utf8');
+  return JSON.parse(text, (key, value: unknown) => (key.endsWith('Bytes') && typeof value === 'string' ? BigInt(value) : value)) as GrowthState;
+}
+
+/** The batches grow() would run, if every step took effect as planned. */
+function batches(steps: GrowthStep[]): string[][] {
+  const out: string[][] = [];
+  for (let rest = steps; rest.length > 0; ) {
+    const batch = concurrentBatch(rest);
+    expect(batch.length).toBeGreaterThan(0);
+    out.push(batch.map((s) => s.id));
+    rest = rest.slice(batch.length);
+  }
+  return out;
+}
+
+const step = (id: string, tier: GrowthStep['tier'], node: string): GrowthStep => ({ id, tier, node, argv: ['true'], why: '', precondition: '', check: () => true });
+
+describe('concurrentBatch', () => {
+  it('on the recorded lab stack: the tier-1 extends of both nodes together, everything else one at a time', () => {
+    const plan = planGrowth(recorded('state-before.json'), { kind: 'guest-disk', sizeBytes: 256n * MiB });
+    expect(batches(plan.steps)).toEqual([
+      ['tier1-lvextend@node1', 'tier1-lvextend@node2'],
+      ['drbd-resize'],
+      ['tier2-pvresize'],
+      ['tier2-lvextend'],
+      ['tier2-refresh@node2'],
+      ['guest-rescan'],
+      ['guest-pvresize'],
+      ['guest-lvextend'],
+      ['guest-fs-grow'],
+    ]);
+  });
+
+  it('resumed after the crash: only node2 still needs tier 1, alone', () => {
+    const plan = planGrowth(recorded('state-resume-after-crash.json'), { kind: 'guest-disk', sizeBytes: 320n * MiB });
+    expect(batches(plan.steps)[0]).toEqual(['tier1-lvextend@node2']);
+  });
+
+  it('refreshes on several nodes go together, the guest rescan waits for all of them', () => {
+    const steps = [step('tier2-lvextend', 2, 'a'), step('tier2-refresh@b', 2, 'b'), step('tier2-refresh@c', 2, 'c'), step('guest-rescan', 3, 'vm'), step('guest-pvresize', 3, 'vm')];
+    expect(batches(steps)).toEqual([['tier2-lvextend'], ['tier2-refresh@b', 'tier2-refresh@c'], ['guest-rescan'], ['guest-pvresize']]);
+  });
+
+  it('a tier-1 batch stops at the first step of another tier', () => {
+    expect(concurrentBatch([step('tier1-lvextend@a', 1, 'a'), step('drbd-resize', 'drbd', 'a'), step('tier1-lvextend@b', 1, 'b')]).map((s) => s.id)).toEqual(['tier1-lvextend@a']);
+    expect(concurrentBatch([])).toEqual([]);
+  });
+});
+
+describe('resyncPollMs', () => {
+  const view = (etaSeconds: number | null) => ({ node: 'a', replicationState: 'SyncSource' as const, sync: { percent: 50, remainingBytes: 1n, totalBytes: 2n, etaSeconds, speedBytesPerSecond: null, averageSpeedBytesPerSecond: null, wantBytesPerSecond: null, stalled: false } });
+
+  it('the poll interval while the ETA is longer or unknown', () => {
+    expect(resyncPollMs([view(60)], 1000)).toBe(1000);
+    expect(resyncPollMs([view(null)], 1000)).toBe(1000);
+    expect(resyncPollMs([{ node: 'a', replicationState: null, sync: null }], 700)).toBe(700);
+  });
+
+  it('sooner when DRBD expects to be done sooner, never under 100 ms', () => {
+    expect(resyncPollMs([view(0.3)], 1000)).toBe(300);
+    expect(resyncPollMs([view(0)], 1000)).toBe(100);
+    expect(resyncPollMs([view(0), view(0.6)], 1000)).toBe(600);
+  });
+});
