@@ -10,13 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { grow } from '../src/stack/growth/execute.js';
 import { discoverGrowthTopology } from '../src/stack/growth/topology.js';
 import { buildGuest, buildSharedTier2, buildTier1AndDrbd, connectGrowthLab, GUEST_DATA_LV, GUEST_LV, GUEST_VG, MiB, SHARED_VG, VG, type GrowthStack } from '../test/lab/growth-scenario.js';
-import { startLab } from '../test/lab/harness/lab.js';
+import { attachLab, startLab } from '../test/lab/harness/lab.js';
 import { saveResult } from './machine.js';
 
 // Two sizes of growth: a small one, where hastor's reads are most of the extra time, and a
 // larger one, where the resync of the new area (as in real growths of many GiB) is a larger share.
 const PHASES: Array<{ stepMiB: bigint; rounds: number }> = [
-  { stepMiB: 32n, rounds: Number(process.env['BENCH_GROWTH_ROUNDS'] ?? 3) },
+  { stepMiB: 32n, rounds: Number(process.env['BENCH_GROWTH_ROUNDS'] ?? 5) },
   { stepMiB: 256n, rounds: Number(process.env['BENCH_GROWTH_BIG_ROUNDS'] ?? 2) },
 ];
 
@@ -40,6 +40,13 @@ async function hastorRound(stack: GrowthStack, to: bigint): Promise<number> {
     },
   });
   const ms = performance.now() - started;
+  if (process.env['BENCH_GROWTH_TRACE'] === '1') {
+    // Every command of the round with its start and end in seconds from the round's start.
+    for (const c of stack.calls.slice(firstCall)) {
+      const end = (c as { endedAt?: number }).endedAt ?? 0;
+      console.log(`  ${((end - c.durationMs - started) / 1000).toFixed(2)}..${((end - started) / 1000).toFixed(2)} ${c.node} ${c.argv.join(' ').slice(0, 90)}`);
+    }
+  }
   // What the lab executor ran, by command, with the time spent in each.
   const byCommand = new Map<string, { n: number; ms: number }>();
   for (const c of stack.calls.slice(firstCall)) {
@@ -83,14 +90,24 @@ const median = (xs: number[]): number => {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const lab = await startLab({ nodes: 3, name: 'bench-growth', disksMiB: [4096] });
+// While working on grow: BENCH_GROWTH_KEEP=1 leaves the built lab running, and
+// BENCH_GROWTH_LAB=<its dir> runs the rounds again on it without building anything.
+const attached = process.env['BENCH_GROWTH_LAB'];
+const lab = attached === undefined ? await startLab({ nodes: 3, name: 'bench-growth', disksMiB: [4096] }) : attachLab(attached);
 try {
   const stack = await connectGrowthLab(lab);
-  await buildTier1AndDrbd(stack);
-  await buildSharedTier2(stack);
-  await buildGuest(stack);
+  // When each call ended, for BENCH_GROWTH_TRACE.
+  const push = stack.calls.push.bind(stack.calls);
+  stack.calls.push = (...cs) => push(...cs.map((c) => Object.assign(c, { endedAt: performance.now() })));
+  if (attached === undefined) {
+    await buildTier1AndDrbd(stack);
+    await buildSharedTier2(stack);
+    await buildGuest(stack);
+  } else {
+    stack.guestDevice = (await stack.node3.execOk(['sh', '-c', `pvs --noheadings -o pv_name -S vg_name=${GUEST_VG}`])).stdout.trim();
+  }
   const rows: Array<{ stepMiB: number; round: number; way: 'hastor' | 'script'; fromMiB: number; toMiB: number; ms: number }> = [];
-  let size = 128n * MiB;
+  let size = BigInt((await stack.node3.execOk(['blockdev', '--getsize64', stack.guestDevice])).stdout.trim());
   const summary: Array<{ stepMiB: number; hastorMedianMs: number; scriptMedianMs: number; ratio: number }> = [];
   for (const phase of PHASES) {
     for (let round = 1; round <= phase.rounds; round++) {
@@ -125,5 +142,6 @@ try {
   console.log(`hastor rounds, where the time went:\n  ${profiles.join('\n  ')}`);
   console.log(`saved ${saveResult('lab-growth', { rounds: rows, summary, comparisons, hastorProfiles: profiles })}`);
 } finally {
-  await lab.stop({ ignoreConsole: true });
+  if (attached === undefined && process.env['BENCH_GROWTH_KEEP'] === '1') console.log(`lab kept running: BENCH_GROWTH_LAB=${lab.dir}`);
+  else if (attached === undefined) await lab.stop({ ignoreConsole: true });
 }
