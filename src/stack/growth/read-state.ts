@@ -8,10 +8,10 @@
 import { ConfigError, ParseError } from '../../errors.js';
 import { isResyncing, isResyncState, type DrbdNode } from '../../drbd/lifecycle/index.js';
 import type { ReplicationState } from '../../drbd/states.js';
-import { deviceViews, type ResourceStatus, type SyncProgress } from '../../drbd/status-model.js';
+import { deviceViews, type DeviceView, type ResourceStatus, type SyncProgress } from '../../drbd/status-model.js';
 import { readFullReport, type FullReportVg, type LogicalVolume, type PhysicalVolume, type VolumeGroup } from '../../lvm/report.js';
 import { runnerOf } from '../../lvm/executor-runner.js';
-import { lvLockModeOn, type LvmlockdMode } from '../../lvm/lvmlockctl.js';
+import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
 import { lvmVersionOn } from '../../lvm/shared-vg.js';
 import { kernelNameOf, sysfsBlockBytes, sysfsDevBytes } from '../../sys/block-device.js';
 import type { Executor } from '../../sys/executor.js';
@@ -186,8 +186,7 @@ export class GrowthStateReader {
     const topo = this.topology;
     const node = previous.state.drbd.nodes.find((n) => n.unreachable === undefined && n.diskState !== 'DUnknown')?.node ?? topo.tier1[0]!.node;
     const drbd = topo.cluster.drbd(node);
-    const proc = await drbd.procDrbd().catch(() => null);
-    const fromProc = proc === null ? undefined : deviceViews(proc).find((d) => d.minor === topo.minor);
+    const fromProc = await this.procView(node);
     let replicationState: ReplicationState | null;
     let sync: SyncProgress | null;
     if (fromProc !== undefined) {
@@ -202,6 +201,12 @@ export class GrowthStateReader {
       return { state: { ...previous.state, drbd: { ...previous.state.drbd, resyncRunning: true } }, sync: [{ node, replicationState, sync }] };
     }
     return this.readDrbdOnly(previous);
+  }
+
+  /** The resource's device as one node's /proc/drbd shows it (8.x; on 9 it lists no devices). */
+  private async procView(node: string): Promise<DeviceView | undefined> {
+    const proc = await this.topology.cluster.drbd(node).procDrbd().catch(() => null);
+    return proc === null ? undefined : deviceViews(proc).find((d) => d.minor === this.topology.minor);
   }
 
   private tier1Order(node: string): number {
@@ -239,7 +244,7 @@ export class GrowthStateReader {
     return { node: t.node, vg: { name: vg.name, extentBytes: vg.extentSizeBytes, sizeBytes: vg.sizeBytes, freeBytes: vg.freeBytes }, lv: { name: lv.name, sizeBytes: lv.sizeBytes } };
   }
 
-  /** `progress: false` skips /proc/drbd's percent and ETA (a step's check needs the states only). */
+  /** `withProgress: false` skips /proc/drbd's percent and ETA (a step's check needs the states only). */
   private async readDrbd(withProgress = true): Promise<{ state: GrowthState['drbd']; sync: DrbdSyncView[] }> {
     const topo = this.topology;
     const kernelName = `drbd${topo.minor}`;
@@ -264,8 +269,7 @@ export class GrowthStateReader {
         let progress = peer?.sync ?? null;
         // DRBD 8.x events2 has no percent or ETA; /proc/drbd has both (one read, no process).
         if (withProgress && replicationState !== null && isResyncState(replicationState) && (progress === null || progress.etaSeconds === null)) {
-          const proc = await topo.cluster.drbd(node).procDrbd().catch(() => null);
-          const fromProc = proc === null ? undefined : deviceViews(proc).find((d) => d.minor === topo.minor)?.sync;
+          const fromProc = (await this.procView(node))?.sync;
           if (fromProc != null) progress = fromProc;
         }
         return { node, replicationState, sync: progress };
@@ -278,7 +282,7 @@ export class GrowthStateReader {
     };
   }
 
-  /** One node's view of the tier-2 VG, PV and LV, with its active device's size and lvmlockd's lock mode. */
+  /** One node's view of the tier-2 VG, PV and LV, with its active device's size. */
   private async readTier2Node(node: string, reports?: Promise<VgReports>): Promise<Tier2NodeRead> {
     const topo = this.topology;
     const t2 = topo.tier2!;
