@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { operationJsonSchema } from '../../../src/cli/json-contract.js';
-import { CONFIG, CREATE_ACTIONS as CREATE, EVENTS2, R0_SAFE, WIPEFS, primarySecondary, scriptFreshCreate, type TwoNodes } from '../stack/two-nodes.js';
+import { CONFIG, CREATE_ACTIONS as CREATE, DELETE_ACTIONS, EVENTS2, R0_SAFE, WIPEFS, primarySecondary, scriptFreshCreate, type TwoNodes } from '../stack/two-nodes.js';
 import { loadedCluster, twoNodes } from './cluster.js';
 import { runCli } from './helpers.js';
 
@@ -104,14 +104,7 @@ describe('hastor resource: the other operations', () => {
     const run = await runCli(['resource', 'delete', 'r0', '--dry-run', '--json'], { cluster: loadedCluster(upToDate()) });
     expect(run.code).toBe(0);
     const plan = operationJsonSchema.parse(JSON.parse(run.stdout));
-    expect(plan.actions.map((a) => `${a.node}: ${a.argv.join(' ')}`)).toEqual([
-      'node1: drbdadm down r0',
-      'node2: drbdadm down r0',
-      'node1: drbdadm -- --force wipe-md r0',
-      'node1: rm -f -- /etc/drbd.d/r0.res',
-      'node2: drbdadm -- --force wipe-md r0',
-      'node2: rm -f -- /etc/drbd.d/r0.res',
-    ]);
+    expect(plan.actions.map((a) => `${a.node}: ${a.argv.join(' ')}`)).toEqual(DELETE_ACTIONS);
     expect(plan.state.node1?.[0]).toMatchObject({ resource: 'r0', role: 'Secondary', diskState: 'UpToDate', replicationState: 'Established' });
   });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, SafetyError } from '../../../src/errors.js';
 import { ResourceStateError } from '../../../src/stack/actions.js';
 import { capture, fixtureReply } from '../drbd/lifecycle/scripted-executor.js';
-import { CONFIG, EVENTS2, OK, SHOW, WIPEFS, deviceUse, primarySecondary, resource, twoNodes } from './two-nodes.js';
+import { CONFIG, DELETE_ACTIONS, EVENTS2, OK, SHOW, WIPEFS, deviceUse, primarySecondary, resource, twoNodes } from './two-nodes.js';
 
 const argvOf = (r: { actions: { node: string; argv: readonly string[] }[] }): string[] => r.actions.map((a) => `${a.node}: ${a.argv.join(' ')}`);
 
@@ -189,14 +189,7 @@ describe('delete', () => {
     }
     const r0 = resource(t.cluster);
     const result = await r0.delete();
-    expect(argvOf(result)).toEqual([
-      'node1: drbdadm down r0',
-      'node2: drbdadm down r0',
-      'node1: drbdadm -- --force wipe-md r0',
-      'node1: rm -f -- /etc/drbd.d/r0.res',
-      'node2: drbdadm -- --force wipe-md r0',
-      'node2: rm -f -- /etc/drbd.d/r0.res',
-    ]);
+    expect(argvOf(result)).toEqual(DELETE_ACTIONS);
     expect(result.state).toEqual({ node1: null, node2: null });
     expect((await r0.delete()).actions).toEqual([]);
   });

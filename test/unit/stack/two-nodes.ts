@@ -126,3 +126,13 @@ export const CREATE_ACTIONS = [
   'node1: drbdadm primary --force r0',
   'node1: drbdadm secondary r0',
 ];
+
+/** What delete runs on a pair that is up, in order (node: argv). */
+export const DELETE_ACTIONS = [
+  'node1: drbdadm down r0',
+  'node2: drbdadm down r0',
+  'node1: drbdadm -- --force wipe-md r0',
+  'node1: rm -f -- /etc/drbd.d/r0.res',
+  'node2: drbdadm -- --force wipe-md r0',
+  'node2: rm -f -- /etc/drbd.d/r0.res',
+];
