@@ -1,10 +1,9 @@
 /**
  * lvm commands on a node reached through its Executor: one process per command (as root),
- * or, when the node is this machine and the caller asks for it, the persistent lvm shell.
- * A shell on a remote node (over ssh) is not offered: the shell needs a second pipe
- * (LVM_REPORT_FD) that an ssh session does not carry, so remote nodes run fork-per-call.
+ * or, when the caller asks for it and the executor can keep a process running (spawn()),
+ * the persistent lvm shell there, as root: this machine, a node over ssh, a lab node.
  */
-import { LocalExecutor, type Executor } from '../sys/executor.js';
+import type { Executor } from '../sys/executor.js';
 import type { RunOptions } from '../sys/local-exec.js';
 import { LvmShell, type LvmCommandResult, type LvmRunOptions, type LvmRunner, type LvmShellOptions } from './lvm-shell.js';
 import type { LvmExec } from './report.js';
@@ -39,20 +38,18 @@ export class ExecutorLvmRunner implements LvmRunner {
 
 export interface LvmRunnerOptions {
   /**
-   * Use the persistent lvm shell when the executor is this machine (LocalExecutor); true
-   * for defaults, or its options. Default false: fork-per-call.
+   * Use the persistent lvm shell where the executor can run one; true for defaults, or its
+   * options. Default false: fork-per-call.
    */
   shell?: boolean | LvmShellOptions;
 }
 
-/** The runner for a node: the lvm shell for a local executor when asked, else fork-per-call. */
+/** The runner for a node: the lvm shell there when asked and possible, else fork-per-call. */
 export function lvmRunnerFor(executor: Executor, options: LvmRunnerOptions = {}): LvmRunner {
   const wanted = options.shell ?? false;
-  // The shell is a child of this process, run without sudo: local and root only.
-  const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (wanted === false || !(executor instanceof LocalExecutor) || !root) return new ExecutorLvmRunner(executor);
+  if (wanted === false || executor.spawn === undefined) return new ExecutorLvmRunner(executor);
   const fork = new ExecutorLvmRunner(executor);
-  return new LvmShell({ fallback: fork.exec, ...(wanted === true ? {} : wanted) });
+  return new LvmShell({ executor, fallback: fork.exec, ...(wanted === true ? {} : wanted) });
 }
 
 /** A runner as given, or fork-per-call through the executor. */

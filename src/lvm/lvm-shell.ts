@@ -23,17 +23,21 @@
  * A command that does not answer within its timeout (waiting on a lock, a device that
  * hangs, a prompt) gets the whole shell SIGKILLed and a CommandError; the next command
  * starts a new shell. A shell that dies is restarted the same way. When the shell cannot
- * start (no lvm shell support, profile directory not writable, lvm older than 2.02.158),
- * every command runs fork-per-call (`lvm <command> ...`) through `fallback`.
+ * start (no lvm shell support, profile directory not writable, sudo refusing it, lvm older
+ * than 2.02.158), every command runs fork-per-call (`lvm <command> ...`) through `fallback`.
  *
- * Local only: the shell is a child of this process. Remote nodes (ssh) run fork-per-call
- * through their Executor (see executor-runner.ts).
+ * The shell runs through an Executor's spawn(): a child of this process, or `sudo -n lvm`
+ * at the far end of ssh (or the lab agent). Its report descriptor is its stdout
+ * (LVM_REPORT_FD=1), because ssh carries no third pipe: in shell mode with the command log
+ * on, lvm writes nothing else there (its messages become log entries; tried in the lab),
+ * and any other text there is a ParseError that ends the shell. A remote shell killed on a
+ * timeout loses its ssh session; lvm there ends at its next read of stdin.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError, ParseError } from '../errors.js';
+import { LocalExecutor, type Executor, type ExecutorProcess } from '../sys/executor.js';
 import { runLocal, type RunOptions, type RunResult } from '../sys/local-exec.js';
 import type { LvmExec } from './report.js';
 import { logEntryFromRow, type LvmLogEntry } from './report-log.js';
@@ -250,6 +254,11 @@ export interface LvmRunner {
 }
 
 export interface LvmShellOptions {
+  /**
+   * Where the shell runs (it needs spawn()); the profile is written there too, as root.
+   * Default: this machine, as this user, the profile written directly.
+   */
+  executor?: Executor;
   /** Known version (skips one `lvm version`). */
   version?: LvmVersionInfo;
   /** The lvm binary for the shell. Default "lvm" (PATH). */
@@ -287,13 +296,11 @@ interface Pending {
   answered: boolean;
   resolve: (document: string) => void;
   reject: (error: Error) => void;
-  stdout: string;
   stderr: string;
 }
 
 interface ShellProcess {
-  child: ChildProcess;
-  stdin: Writable;
+  process: ExecutorProcess;
   splitter: JsonDocumentSplitter;
   pending: Pending | null;
   exited: boolean;
@@ -317,7 +324,7 @@ function firstLine(text: string): string {
  * when its stdin closes).
  */
 export class LvmShell implements LvmRunner {
-  readonly node = 'local';
+  readonly node: string;
   readonly exec: LvmExec;
   private readonly options: LvmShellOptions;
   private version: LvmVersionInfo | undefined;
@@ -329,6 +336,7 @@ export class LvmShell implements LvmRunner {
 
   constructor(options: LvmShellOptions = {}) {
     this.options = options;
+    this.node = options.executor?.node ?? 'local';
     this.version = options.version;
     this.exec = async (argv, runOptions: RunOptions) => {
       const { stdout, stderr, exitCode } = await this.run(argv, {
@@ -343,9 +351,9 @@ export class LvmShell implements LvmRunner {
     return { ...this.counters };
   }
 
-  /** The running shell's pid, or null. */
+  /** The running shell's local pid (for a remote shell: its ssh client's), or null. */
   get pid(): number | null {
-    return this.proc !== null && !this.proc.exited ? (this.proc.child.pid ?? null) : null;
+    return this.proc !== null && !this.proc.exited ? (this.proc.process.pid ?? null) : null;
   }
 
   /** Why commands run fork-per-call, or null while the shell is used. */
@@ -368,11 +376,11 @@ export class LvmShell implements LvmRunner {
     proc.killedOnPurpose = true;
     const gone = new Promise<void>((resolve) => proc.exitWaiters.push(resolve));
     try {
-      proc.stdin.end('exit\n');
+      proc.process.stdin.end('exit\n');
     } catch {
       // already closed
     }
-    const timer = setTimeout(() => proc.child.kill('SIGKILL'), 2000);
+    const timer = setTimeout(() => proc.process.kill(), 2000);
     await gone;
     clearTimeout(timer);
   }
@@ -417,9 +425,9 @@ export class LvmShell implements LvmRunner {
     return { argv: [...argv], via: 'fork', ...result, log: null, durationMs: performance.now() - started };
   }
 
-  /** Writes one line and waits for its reply document (with the stdout/stderr seen meanwhile). */
-  private send(proc: ShellProcess, argv: readonly string[], line: string, timeoutMs: number): Promise<{ document: string; stdout: string; stderr: string }> {
-    return new Promise<{ document: string; stdout: string; stderr: string }>((resolve, reject) => {
+  /** Writes one line and waits for its reply document (with the stderr seen meanwhile). */
+  private send(proc: ShellProcess, argv: readonly string[], line: string, timeoutMs: number): Promise<{ document: string; stderr: string }> {
+    return new Promise<{ document: string; stderr: string }>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (proc.pending !== pending) return;
         proc.pending = null;
@@ -436,15 +444,14 @@ export class LvmShell implements LvmRunner {
       const pending: Pending = {
         argv,
         answered: false,
-        stdout: '',
         stderr: '',
         resolve: (document) => {
           pending.answered = true;
           clearTimeout(timer);
-          // stdout/stderr written before the report may still be in flight on their pipes.
+          // stderr written before the report may still be in flight on its pipe.
           setImmediate(() => {
             if (proc.pending === pending) proc.pending = null;
-            resolve({ document, stdout: pending.stdout, stderr: pending.stderr });
+            resolve({ document, stderr: pending.stderr });
           });
         },
         reject: (error) => {
@@ -455,8 +462,13 @@ export class LvmShell implements LvmRunner {
       };
       proc.pending = pending;
       this.setRef(proc, true);
-      proc.stdin.write(`${line}\n`, (error) => {
-        if (error) pending.reject(new CommandError(`lvm shell: ${argv.join(' ')}: cannot write to the shell: ${error.message}`, { argv, exitCode: null, stderr: '', cause: error }));
+      proc.process.stdin.write(`${line}\n`, (error) => {
+        if (!error) return;
+        // A shell that never ran or just died closes its stdin first: say why it ended when that comes soon.
+        const ended = proc.process.ended.then((end) => end.error ?? null);
+        void Promise.race([ended, sleep(1000, null, { ref: false })]).then((why) =>
+          pending.reject(new CommandError(`lvm shell: ${argv.join(' ')}: ${why ?? `cannot write to the shell: ${error.message}`}`, { argv, exitCode: null, stderr: pending.stderr, cause: error })),
+        );
       });
     }).finally(() => {
       if (!proc.exited) this.setRef(proc, false);
@@ -465,17 +477,13 @@ export class LvmShell implements LvmRunner {
 
   /** While idle the shell must not keep this process alive; while a command runs it should. */
   private setRef(proc: ShellProcess, on: boolean): void {
-    const handles = [proc.child, ...proc.child.stdio] as Array<{ ref?: () => void; unref?: () => void } | null>;
-    for (const handle of handles) {
-      if (on) handle?.ref?.();
-      else handle?.unref?.();
-    }
+    proc.process.setRef(on);
   }
 
   private kill(proc: ShellProcess): void {
     proc.killedOnPurpose = true;
     if (this.proc === proc) this.proc = null;
-    if (!proc.exited) proc.child.kill('SIGKILL');
+    if (!proc.exited) proc.process.kill();
   }
 
   private async detectVersion(): Promise<LvmVersionInfo> {
@@ -490,6 +498,12 @@ export class LvmShell implements LvmRunner {
     const dir = this.options.profileDir ?? DEFAULT_LVM_PROFILE_DIR;
     const path = join(dir, `${this.options.profileName ?? LVM_SHELL_PROFILE_NAME}.profile`);
     const text = lvmShellProfile(format);
+    const executor = this.options.executor;
+    if (executor !== undefined) {
+      const current = await executor.readFile(path, { root: true }).catch(() => null);
+      if (current !== text) await executor.writeFile(path, text, { root: true });
+      return;
+    }
     const current = await readFile(path, 'utf8').catch(() => null);
     if (current === text) return;
     await mkdir(dir, { recursive: true });
@@ -524,21 +538,21 @@ export class LvmShell implements LvmRunner {
 
   private start(): Promise<ShellProcess> {
     const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
-      LC_ALL: 'C',
-      LVM_REPORT_FD: '3',
+      LVM_REPORT_FD: '1',
       LVM_COMMAND_PROFILE: this.options.profileName ?? LVM_SHELL_PROFILE_NAME,
       // The shell logs a lot over its life; lvm aborts past this many lines otherwise.
       LVM_LOG_FILE_MAX_LINES: '0',
-      // Node's own descriptors are not lvm's business.
+      // Node's (or sshd's) own descriptors are not lvm's business.
       LVM_SUPPRESS_FD_WARNINGS: '1',
       ...this.options.env,
     };
     this.counters.starts++;
-    const child = spawn(this.options.lvm ?? 'lvm', [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env });
+    const lvm = this.options.lvm ?? 'lvm';
+    const executor = this.options.executor;
+    const spawned = executor === undefined ? new LocalExecutor().spawn([lvm], { env }) : executor.spawn?.([lvm], { root: true, env });
+    if (spawned === undefined) return Promise.reject(new Error(`${this.node}: its executor cannot keep a process running`));
     const proc: ShellProcess = {
-      child,
-      stdin: child.stdin as Writable,
+      process: spawned,
       splitter: new JsonDocumentSplitter(),
       pending: null,
       exited: false,
@@ -546,14 +560,11 @@ export class LvmShell implements LvmRunner {
       exitWaiters: [],
       stderrTail: '',
     };
-    const report = child.stdio[3] as Readable;
-    const stdout = child.stdout as Readable;
-    const stderr = child.stderr as Readable;
-    for (const stream of [report, stdout, stderr]) stream.setEncoding('utf8');
-    proc.stdin.on('error', () => undefined); // EPIPE when lvm died; the exit handler reports it
-    stdout.on('data', (chunk: string) => {
-      if (proc.pending) proc.pending.stdout += chunk;
-    });
+    // The report descriptor is stdout (LVM_REPORT_FD=1).
+    const report = spawned.stdout;
+    const stderr = spawned.stderr;
+    for (const stream of [report, stderr]) stream.setEncoding('utf8');
+    spawned.stdin.on('error', () => undefined); // EPIPE when lvm died; the exit handler reports it
     stderr.on('data', (chunk: string) => {
       proc.stderrTail = (proc.stderrTail + chunk).slice(-2000);
       if (proc.pending) proc.pending.stderr += chunk;
@@ -582,26 +593,17 @@ export class LvmShell implements LvmRunner {
         this.kill(proc);
         reject(new Error(reason));
       };
-      child.once('error', (error) => {
-        proc.exited = true;
-        fail(`cannot run ${this.options.lvm ?? 'lvm'}: ${error.message}`);
-        proc.pending?.reject(new CommandError(`lvm shell: ${error.message}`, { argv: proc.pending.argv, exitCode: null, stderr: '', cause: error }));
-      });
-      child.once('close', (code, signal) => {
+      void proc.process.ended.then(({ code, signal, error }) => {
         proc.exited = true;
         if (this.proc === proc) this.proc = null;
         if (!proc.killedOnPurpose && ready) this.counters.crashes++;
+        const how = error !== undefined ? `could not run (${error})` : describeExit(code, signal as NodeJS.Signals | null);
+        const why = firstLine(proc.stderrTail) ? `: ${firstLine(proc.stderrTail)}` : '';
         const pending = proc.pending;
         if (pending !== null && !pending.answered) {
-          pending.reject(
-            new CommandError(`lvm shell ${describeExit(code, signal)} while running ${pending.argv.join(' ')}${firstLine(proc.stderrTail) ? `: ${firstLine(proc.stderrTail)}` : ''}`, {
-              argv: pending.argv,
-              exitCode: null,
-              stderr: pending.stderr,
-            }),
-          );
+          pending.reject(new CommandError(`lvm shell ${how} while running ${pending.argv.join(' ')}${why}`, { argv: pending.argv, exitCode: null, stderr: pending.stderr }));
         }
-        fail(`lvm shell ${describeExit(code, signal)} at start${firstLine(proc.stderrTail) ? `: ${firstLine(proc.stderrTail)}` : ''}`);
+        fail(error !== undefined ? `cannot run ${this.options.lvm ?? 'lvm'}: ${error}` : `lvm shell ${how} at start${why}`);
         for (const waiter of proc.exitWaiters.splice(0)) waiter();
       });
       // The first command proves the shell reads commands and answers on the report descriptor.

@@ -11,7 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CommandError } from '../errors.js';
-import { runLocal, type RunOptions, type RunResult } from './local-exec.js';
+import { runLocal, spawnLocal, type ExecutorProcess, type RunOptions, type RunResult } from './local-exec.js';
+
+export type { ExecutorProcess, ProcessEnd } from './local-exec.js';
 
 export interface ExecOptions extends RunOptions {
   /** Run as root (sudo -n when the executor's user is not root). */
@@ -24,10 +26,22 @@ export interface WriteFileOptions {
   mode?: number;
 }
 
+export interface SpawnOptions {
+  /** Run as root (sudo -n when the executor's user is not root). */
+  root?: boolean;
+  /** Set on the far side, after sudo's environment reset. */
+  env?: Record<string, string>;
+}
+
 export interface Executor {
   /** The node's name as shown in messages (its `uname -n` once known). */
   readonly node: string;
   run(argv: readonly string[], options?: ExecOptions): Promise<RunResult>;
+  /**
+   * A long-lived process with its three streams (the persistent lvm shell). Optional:
+   * an executor without it runs everything one command at a time.
+   */
+  spawn?(argv: readonly string[], options?: SpawnOptions): ExecutorProcess;
   readFile(path: string, options?: { root?: boolean }): Promise<string>;
   /** Replaces the file atomically (temp file + rename in the same directory). */
   writeFile(path: string, content: string, options?: WriteFileOptions): Promise<void>;
@@ -46,6 +60,14 @@ export function onNode<T>(node: string, promise: Promise<T>): Promise<T> {
       });
     }
     throw error;
+  });
+}
+
+/** `KEY=VALUE` words for `env`, in a stable order; names checked so nothing else rides along. */
+export function envAssignments(env: Record<string, string> = {}): string[] {
+  return Object.entries(env).map(([key, value]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new CommandError(`not an environment variable name: ${JSON.stringify(key)}`, { argv: [], exitCode: null, stderr: '' });
+    return `${key}=${value}`;
   });
 }
 
@@ -68,6 +90,11 @@ export class LocalExecutor implements Executor {
     // sudo resets the environment: set LC_ALL again on its far side.
     const full = root && !isRoot() ? ['sudo', '-n', '--', 'env', 'LC_ALL=C', ...argv] : [...argv];
     return onNode(this.node, runLocal(full, runOptions));
+  }
+
+  spawn(argv: readonly string[], options: SpawnOptions = {}): ExecutorProcess {
+    if (options.root && !isRoot()) return spawnLocal(['sudo', '-n', '--', 'env', 'LC_ALL=C', ...envAssignments(options.env), ...argv]);
+    return spawnLocal(argv, options.env);
   }
 
   async readFile(path: string, options: { root?: boolean } = {}): Promise<string> {
@@ -130,7 +157,7 @@ export class SshExecutor implements Executor {
   }
 
   /** The ssh argv that runs `argv` on the target (exported for tests and --dry-run). */
-  sshArgv(argv: readonly string[], root = false): string[] {
+  sshArgv(argv: readonly string[], root = false, env: Record<string, string> = {}): string[] {
     const t = this.target;
     const options: Record<string, string> = {
       BatchMode: 'yes',
@@ -140,7 +167,7 @@ export class SshExecutor implements Executor {
       ...t.options,
     };
     // LC_ALL=C remotely too (parsers expect untranslated words), set after sudo's env reset.
-    const localized = ['env', 'LC_ALL=C', ...argv];
+    const localized = ['env', 'LC_ALL=C', ...envAssignments(env), ...argv];
     const remote = root && t.user !== 'root' ? ['sudo', '-n', '--', ...localized] : localized;
     return [
       t.ssh ?? 'ssh',
@@ -156,6 +183,11 @@ export class SshExecutor implements Executor {
   run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
     const { root, ...runOptions } = options;
     return onNode(this.node, runLocal(this.sshArgv(argv, root ?? false), runOptions));
+  }
+
+  /** The remote process's stdin/stdout/stderr are ssh's; killing it ends the session (the remote side sees EOF). */
+  spawn(argv: readonly string[], options: SpawnOptions = {}): ExecutorProcess {
+    return spawnLocal(this.sshArgv(argv, options.root ?? false, options.env));
   }
 
   async readFile(path: string, options: { root?: boolean } = {}): Promise<string> {

@@ -2,6 +2,7 @@
  * Runs argv on this machine through execa: never a shell string, LC_ALL=C so
  * tools print the words parsers expect, and failures as CommandError.
  */
+import type { Readable, Writable } from 'node:stream';
 import { execa, ExecaError } from 'execa';
 import { CommandError } from '../errors.js';
 
@@ -58,4 +59,57 @@ export async function runLocal(argv: readonly string[], options: RunOptions = {}
       cause: error,
     });
   }
+}
+
+export interface ProcessEnd {
+  code: number | null;
+  signal: string | null;
+  /** Why it never ran (no such program), when that is how it ended. */
+  error?: string;
+}
+
+/** A running process as an Executor hands it out: its pipes, its end, a way to stop it. */
+export interface ExecutorProcess {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** The local process (for a remote one: the process carrying it, e.g. ssh), when there is one. */
+  readonly pid: number | undefined;
+  /** Settles (never rejects) once the process has ended and its pipes are closed. */
+  readonly ended: Promise<ProcessEnd>;
+  /** SIGKILL. */
+  kill(): void;
+  /** Whether this process keeps Node running (an idle shell should not). */
+  setRef(on: boolean): void;
+}
+
+/** A long-lived process on this machine, its output unbuffered, LC_ALL=C plus `env`. */
+export function spawnLocal(argv: readonly string[], env: Record<string, string> = {}): ExecutorProcess {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new CommandError('empty command', { argv, exitCode: null, stderr: '' });
+  const child = execa(file, args, { env: { LC_ALL: 'C', ...env }, buffer: false, reject: false, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
+  const ended = child.then(
+    (result) => ({
+      code: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      ...(result.failed && result.exitCode === undefined && result.signal === undefined ? { error: result.shortMessage } : {}),
+    }),
+    (error: unknown) => ({ code: null, signal: null, error: (error as Error).message }),
+  );
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    pid: child.pid,
+    ended,
+    kill: () => {
+      child.kill('SIGKILL');
+    },
+    setRef: (on) => {
+      for (const handle of [child, child.stdin, child.stdout, child.stderr] as Array<{ ref?: () => void; unref?: () => void } | null>) {
+        if (on) handle?.ref?.();
+        else handle?.unref?.();
+      }
+    },
+  };
 }

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandError, ParseError } from '../../../src/errors.js';
-import { LocalExecutor, SshExecutor, type ExecOptions, type Executor } from '../../../src/sys/executor.js';
+import { LocalExecutor, SshExecutor, type ExecOptions, type Executor, type SpawnOptions } from '../../../src/sys/executor.js';
+import { runLocal, spawnLocal } from '../../../src/sys/local-exec.js';
 import {
   JsonDocumentSplitter,
   LVM_SHELL_MAX_WORDS,
@@ -259,7 +260,7 @@ describe('LvmShell against a fake lvm', () => {
     }
     expect(readFileSync(join(profileDir, 'hastor-lvmshell.profile'), 'utf8')).toBe(lvmShellProfile('json'));
     const log = fakeLog();
-    expect(log[0]).toBe('start profile=hastor-lvmshell fd=3 LC_ALL=C extra=yes');
+    expect(log[0]).toBe('start profile=hastor-lvmshell fd=1 LC_ALL=C extra=yes');
     expect(log[1]).toBe('line: version');
     expect(log[2]).toMatch(/^line: lvs --reportformat json --units b --nosuffix -o lv_uuid,.* vg_lab$/);
     expect(log[2]).not.toContain('report_command_log');
@@ -461,12 +462,95 @@ describe('runners for a node', () => {
     expect(runnerOf(executor, runner)).toBe(runner);
   });
 
-  it('the shell only for a local executor run as root, and only when asked; ssh nodes always fork', async () => {
-    const root = process.getuid?.() === 0;
+  it('the shell only when asked, and wherever the executor can keep a process (local, ssh); else fork', async () => {
     const local = lvmRunnerFor(new LocalExecutor(), { shell: { lvm, profileDir } });
-    expect(local).toBeInstanceOf(root ? LvmShell : ExecutorLvmRunner);
+    expect(local).toBeInstanceOf(LvmShell);
     await local.close();
     expect(lvmRunnerFor(new LocalExecutor())).toBeInstanceOf(ExecutorLvmRunner);
-    expect(lvmRunnerFor(new SshExecutor({ host: 'node2' }), { shell: true })).toBeInstanceOf(ExecutorLvmRunner);
+    const ssh = lvmRunnerFor(new SshExecutor({ host: 'node2' }), { shell: true });
+    expect(ssh).toBeInstanceOf(LvmShell);
+    expect(ssh.node).toBe('node2');
+    const noSpawn: Executor = { node: 'n', run: async () => ({ stdout: '', stderr: '', exitCode: 0 }), readFile: async () => '', writeFile: async () => undefined };
+    expect(lvmRunnerFor(noSpawn, { shell: true })).toBeInstanceOf(ExecutorLvmRunner);
+  });
+});
+
+/** A node as hastor sees it through an Executor (here: this machine), recording what the shell asks of it. */
+class RecordingSpawnExecutor implements Executor {
+  readonly node = 'node9';
+  readonly spawns: Array<{ argv: readonly string[]; options: SpawnOptions | undefined }> = [];
+  readonly writes: Array<{ path: string; root: boolean | undefined }> = [];
+  readonly reads: string[] = [];
+
+  run(argv: readonly string[], options: ExecOptions = {}) {
+    return runLocal(argv, options);
+  }
+
+  async readFile(path: string): Promise<string> {
+    this.reads.push(path);
+    return readFileSync(path, 'utf8');
+  }
+
+  async writeFile(path: string, content: string, options: { root?: boolean } = {}): Promise<void> {
+    this.writes.push({ path, root: options.root });
+    writeFileSync(path, content);
+  }
+
+  spawn(argv: readonly string[], options?: SpawnOptions) {
+    this.spawns.push({ argv, options });
+    return spawnLocal(argv, options?.env);
+  }
+}
+
+describe('LvmShell through an executor (a remote node)', () => {
+  it('spawns lvm as root there with the report on stdout, writes the profile there only when it differs', async () => {
+    const remoteProfiles = mkdtempSync(join(tmpdir(), 'hastor-remote-profile-'));
+    const executor = new RecordingSpawnExecutor();
+    const env = { FAKE_LOG: logFile, FAKE_PROFILE_DIR: remoteProfiles, FAKE_REPLIES: join(dir, 'replies.json') };
+    try {
+      rmSync(logFile, { force: true });
+      const shell = new LvmShell({ executor, version, lvm, profileDir: remoteProfiles, env, fallback: async () => ({ stdout: 'forked', stderr: '', exitCode: 0 }) });
+      const lvs = await readLvs({ version, exec: shell.exec, vgs: ['vg_lab'] });
+      expect(lvs.items.map((l) => l.name)).toEqual(['r0_disk', 'r1_disk']);
+      expect(shell.node).toBe('node9');
+      expect(shell.stats).toMatchObject({ starts: 1, shellCommands: 1, forkCommands: 0 });
+      await shell.close();
+      expect(executor.spawns).toEqual([
+        {
+          argv: [lvm],
+          options: {
+            root: true,
+            env: { LVM_REPORT_FD: '1', LVM_COMMAND_PROFILE: 'hastor-lvmshell', LVM_LOG_FILE_MAX_LINES: '0', LVM_SUPPRESS_FD_WARNINGS: '1', ...env },
+          },
+        },
+      ]);
+      const profile = join(remoteProfiles, 'hastor-lvmshell.profile');
+      expect(executor.writes).toEqual([{ path: profile, root: true }]);
+      expect(readFileSync(profile, 'utf8')).toBe(lvmShellProfile('json'));
+      expect(fakeLog()[0]).toBe('start profile=hastor-lvmshell fd=1 LC_ALL=C extra=');
+
+      // A second shell finds the profile as it should be: read, not written again.
+      const again = new LvmShell({ executor, version, lvm, profileDir: remoteProfiles, env });
+      expect((await again.run(['lvs'])).via).toBe('shell');
+      await again.close();
+      expect(executor.writes).toHaveLength(1);
+      expect(executor.reads).toEqual([profile, profile]);
+    } finally {
+      rmSync(remoteProfiles, { recursive: true, force: true });
+    }
+  });
+
+  it('falls back to one process per command when the far side refuses the shell (sudo -n without a rule)', async () => {
+    const executor = new RecordingSpawnExecutor();
+    const refusing = join(dir, 'sudo-refuses');
+    writeFileSync(refusing, '#!/bin/sh\necho "sudo: a password is required" >&2\nexit 1\n');
+    chmodSync(refusing, 0o755);
+    const forks: string[][] = [];
+    const shell = new LvmShell({ executor, version, lvm: refusing, profileDir, maxStartFailures: 1, fallback: async (argv) => (forks.push([...argv]), { stdout: 'forked\n', stderr: '', exitCode: 0 }) });
+    const result = await shell.run(['vgs']);
+    expect(result).toMatchObject({ via: 'fork', stdout: 'forked\n' });
+    expect(forks).toEqual([['lvm', 'vgs']]);
+    expect(shell.fallbackReason).toMatch(/exited with 1 at start: sudo: a password is required/);
+    await shell.close();
   });
 });

@@ -88,6 +88,34 @@ describe('SshExecutor', () => {
     expect(await ssh.readFile(path)).toBe('line one\n$HOME `x`\n');
   });
 
+  it('spawns a long-lived remote process: its environment after sudo, its pipes through ssh', async () => {
+    const ssh = new SshExecutor({ host: 'h', user: 'hastor' });
+    expect(ssh.sshArgv(['lvm'], true, { LVM_REPORT_FD: '1', X: 'a b' }).at(-1)).toBe("sudo -n -- env LC_ALL=C LVM_REPORT_FD=1 'X=a b' lvm");
+    expect(() => ssh.sshArgv(['lvm'], true, { 'A B': '1' })).toThrow(/not an environment variable name/);
+    const fake = fakeSsh();
+    const remote = new SshExecutor({ host: 'node2', ssh: fake.path }, 'node2');
+    const child = remote.spawn(['sh', '-c', 'while read l; do echo "got $l $GREETING"; echo "err $l" >&2; done; exit 7'], { env: { GREETING: 'hi' } });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    child.stdin.write('one\n');
+    child.stdin.end('two\n');
+    expect(await child.ended).toEqual({ code: 7, signal: null });
+    expect(out).toBe('got one hi\ngot two hi\n');
+    expect(err).toBe('err one\nerr two\n');
+    expect(typeof child.pid).toBe('number');
+  });
+
+  it('a spawned process that is killed, or cannot run, ends with why', async () => {
+    const local = new LocalExecutor();
+    const sleeper = local.spawn(['sleep', '30']);
+    sleeper.kill();
+    expect(await sleeper.ended).toEqual({ code: null, signal: 'SIGKILL' });
+    const missing = local.spawn([join(dir, 'no-such-program')]);
+    expect((await missing.ended).error).toMatch(/ENOENT/);
+  });
+
   it('reports a failed remote command with the node and exit code', async () => {
     const fake = fakeSsh();
     const ssh = new SshExecutor({ host: 'node2', ssh: fake.path }, 'node2');
