@@ -46,6 +46,8 @@ export interface GrowOptions {
   /** Until the resync of the new area ends. Default 6 h. */
   resyncTimeoutMs?: number;
   pollIntervalMs?: number;
+  /** Read LVM through a persistent lvm shell per node (GrowthReaderOptions). Default true. */
+  lvmShell?: boolean;
 }
 
 export interface RanStep {
@@ -80,12 +82,21 @@ export class GrowthVerifyError extends HastorError {
 
 export async function grow(topology: GrowthTopology, target: GrowthTarget, options: GrowOptions = {}): Promise<GrowResult> {
   const started = Date.now();
+  const reader = new GrowthStateReader(topology, options.lvmShell === undefined ? {} : { lvmShell: options.lvmShell });
+  try {
+    return await growWith(reader, target, options, started);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function growWith(reader: GrowthStateReader, target: GrowthTarget, options: GrowOptions, started: number): Promise<GrowResult> {
+  const topology = reader.topology;
   const emit = async (event: GrowthProgress): Promise<void> => {
     await options.onProgress?.(event);
   };
   const poll = options.pollIntervalMs ?? 1000;
   const planOptions: PlanGrowthOptions = { skipResync: options.skipResync === true };
-  const reader = new GrowthStateReader(topology);
 
   if (options.dryRun === true) {
     const { state } = await reader.read();

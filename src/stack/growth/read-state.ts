@@ -10,7 +10,8 @@ import { isResyncing, isResyncState, type DrbdNode } from '../../drbd/lifecycle/
 import type { ReplicationState } from '../../drbd/states.js';
 import { deviceViews, type DeviceView, type ResourceStatus, type SyncProgress } from '../../drbd/status-model.js';
 import { readFullReport, type FullReportVg, type LogicalVolume, type PhysicalVolume, type VolumeGroup } from '../../lvm/report.js';
-import { runnerOf } from '../../lvm/executor-runner.js';
+import { lvmRunnerFor } from '../../lvm/executor-runner.js';
+import type { LvmRunner } from '../../lvm/lvm-shell.js';
 import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
 import { lvmVersionOn } from '../../lvm/shared-vg.js';
 import { kernelNameOf, sysfsBlockBytes, sysfsDevBytes } from '../../sys/block-device.js';
@@ -45,12 +46,42 @@ interface Tier2NodeRead {
   deviceSizeBytes: bigint | null;
 }
 
+export interface GrowthReaderOptions {
+  /**
+   * Read LVM through one persistent lvm shell per node (started by the first read, ended by
+   * close()) instead of one lvm process per read. Default true; a node whose executor
+   * cannot keep a process, or where the shell does not start, reads fork-per-call.
+   */
+  lvmShell?: boolean;
+}
+
 /** Reads a topology's state; remembers each active LV's device numbers so a step's check can read its size from sysfs. */
 export class GrowthStateReader {
   /** `${node}:${vg}/${lv}` → the LV's device numbers, from the last report that showed it active. */
   private readonly lvDevices = new Map<string, { major: number; minor: number }>();
+  /** Per node: an lvm start costs more than a report in a slow VM, so one shell serves every read. */
+  private readonly lvmRunners = new Map<Executor, LvmRunner>();
 
-  constructor(readonly topology: GrowthTopology) {}
+  constructor(
+    readonly topology: GrowthTopology,
+    private readonly options: GrowthReaderOptions = {},
+  ) {}
+
+  /** Ends the lvm shells; a later read starts them again. */
+  async close(): Promise<void> {
+    const runners = [...this.lvmRunners.values()];
+    this.lvmRunners.clear();
+    await Promise.all(runners.map((r) => r.close().catch(() => undefined)));
+  }
+
+  private lvm(executor: Executor): LvmRunner {
+    let runner = this.lvmRunners.get(executor);
+    if (runner === undefined) {
+      runner = lvmRunnerFor(executor, { shell: this.options.lvmShell ?? true });
+      this.lvmRunners.set(executor, runner);
+    }
+    return runner;
+  }
 
   /**
    * Every tier, all at once: tier 2 is read on every node while DRBD is read, and kept
@@ -224,7 +255,7 @@ export class GrowthStateReader {
   /** One `lvm fullreport` of several VGs; a VG the node cannot read is missing from the map (the report names why). */
   private async fullReports(executor: Executor, vgs: string[], node: string): Promise<VgReports> {
     const version = await lvmVersionOn(executor);
-    const report = await readFullReport({ version, exec: runnerOf(executor).exec, vgs });
+    const report = await readFullReport({ version, exec: this.lvm(executor).exec, vgs });
     const found = new Map<string, FullReportVg>();
     for (const v of report.vgs) {
       if (!vgs.includes(v.vg.name)) continue;
@@ -390,6 +421,11 @@ function nodeView(node: string, status: ResourceStatus | null): DrbdNodeState {
 }
 
 /** One read of every tier. */
-export function readGrowthState(topology: GrowthTopology): Promise<GrowthReading> {
-  return new GrowthStateReader(topology).read();
+export async function readGrowthState(topology: GrowthTopology, options: GrowthReaderOptions = {}): Promise<GrowthReading> {
+  const reader = new GrowthStateReader(topology, options);
+  try {
+    return await reader.read();
+  } finally {
+    await reader.close();
+  }
 }

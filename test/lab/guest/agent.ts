@@ -17,8 +17,10 @@ if (!nodeDir) {
 }
 const reqDir = join(nodeDir, 'req');
 const resDir = join(nodeDir, 'res');
+const streamDir = join(nodeDir, 'stream');
 mkdirSync(reqDir, { recursive: true });
 mkdirSync(resDir, { recursive: true });
+mkdirSync(streamDir, { recursive: true });
 
 // Poll fast while commands keep coming, slower when idle (guest syscalls are costly).
 const HOT_MS = 3;
@@ -33,8 +35,70 @@ function answer(response: AgentResponse): void {
   renameSync(tmp, join(resDir, `${response.id}.json`));
 }
 
+/** A 'stream' process: stdin fed in seq order from control requests, output out as chunk files. */
+interface Stream {
+  child: ReturnType<typeof spawn>;
+  nextIn: number;
+  waiting: Map<number, AgentRequest>;
+  chunks: number;
+}
+const streams = new Map<string, Stream>();
+/** Controls read before their stream's start (one poll sees both, in directory order). */
+const early = new Map<string, AgentRequest[]>();
+const endedStreams = new Set<string>();
+
+function startStream(request: AgentRequest, file: string, args: string[], env: NodeJS.ProcessEnv, started: number): void {
+  const child = spawn(file, args, { cwd: request.cwd ?? '/', env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const stream: Stream = { child, nextIn: 0, waiting: new Map(), chunks: 0 };
+  streams.set(request.id, stream);
+  const chunk = (kind: 'out' | 'err') => (data: Buffer) => {
+    const name = `${request.id}.${stream.chunks++}.${kind}`;
+    writeFileSync(join(streamDir, `.${name}.tmp`), data);
+    renameSync(join(streamDir, `.${name}.tmp`), join(streamDir, name));
+  };
+  child.stdout?.on('data', chunk('out'));
+  child.stderr?.on('data', chunk('err'));
+  child.stdin?.on('error', () => undefined);
+  let spawnError: string | undefined;
+  child.on('error', (error) => {
+    spawnError = error.message;
+  });
+  child.on('close', (code, signal) => {
+    streams.delete(request.id);
+    endedStreams.add(request.id);
+    running.delete(request.id);
+    answer({ id: request.id, exitCode: code, signal, stdout: '', stderr: '', timedOut: false, durationMs: Date.now() - started, pid: child.pid ?? null, error: spawnError, chunks: stream.chunks });
+  });
+  for (const waiting of early.get(request.id) ?? []) control(waiting);
+  early.delete(request.id);
+}
+
+/** stdin data / end for a stream, applied in seq order; kill at once. */
+function control(request: AgentRequest): void {
+  const id = request.stream ?? '';
+  const stream = streams.get(id);
+  if (stream === undefined) {
+    if (!endedStreams.has(id)) early.set(id, [...(early.get(id) ?? []), request]);
+    return;
+  }
+  if (request.op === 'kill') {
+    stream.child.kill('SIGKILL');
+    return;
+  }
+  stream.waiting.set(request.seq ?? 0, request);
+  for (let next = stream.waiting.get(stream.nextIn); next !== undefined; next = stream.waiting.get(stream.nextIn)) {
+    stream.waiting.delete(stream.nextIn++);
+    if (next.op === 'stdin-end') stream.child.stdin?.end();
+    else stream.child.stdin?.write(Buffer.from(next.stdin ?? '', 'base64'));
+  }
+}
+
 function run(request: AgentRequest): void {
   const started = Date.now();
+  if (request.op === 'stdin' || request.op === 'stdin-end' || request.op === 'kill') {
+    control(request);
+    return;
+  }
   if (request.op === 'poweroff') {
     // Clean poweroff; no answer, the host watches the process exit.
     try {
@@ -51,6 +115,10 @@ function run(request: AgentRequest): void {
     return;
   }
   const env = { ...process.env, ...(request.env ?? {}) };
+  if (request.op === 'stream') {
+    startStream(request, file, args, env, started);
+    return;
+  }
   if (request.background) {
     // Detached, output to files in the lab dir; answered at once with the pid.
     const out = openSync(request.stdoutPath ?? '/dev/null', 'a');
@@ -125,9 +193,10 @@ function poll(): void {
       running.delete(id);
       answer({ id, exitCode: null, signal: null, stdout: '', stderr: String(error), timedOut: false, durationMs: 0, error: String(error) });
     }
-    if (request.background || request.op === 'poweroff') running.delete(id);
+    if (request.background || request.op === 'poweroff' || request.op === 'stdin' || request.op === 'stdin-end' || request.op === 'kill') running.delete(id);
   }
-  const hot = Date.now() - lastActivity < HOT_WINDOW_MS || running.size > 0;
+  // A stream waiting for input does not keep the poll hot; its input does (lastActivity).
+  const hot = Date.now() - lastActivity < HOT_WINDOW_MS || running.size > streams.size;
   setTimeout(poll, hot ? HOT_MS : IDLE_MS);
 }
 

@@ -6,7 +6,7 @@
  * (ssh-executor.test.ts).
  */
 import { CommandError } from '../../../src/errors.js';
-import type { ExecOptions, Executor, WriteFileOptions } from '../../../src/sys/executor.js';
+import type { ExecOptions, Executor, ExecutorProcess, SpawnOptions, WriteFileOptions } from '../../../src/sys/executor.js';
 import type { RunResult } from '../../../src/sys/local-exec.js';
 import type { LabNode } from './lab-node.js';
 
@@ -64,6 +64,11 @@ export class LabExecutor implements Executor {
       });
     }
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
+  }
+
+  /** Through the agent's streams (root: the agent is root). */
+  spawn(argv: readonly string[], options: SpawnOptions = {}): ExecutorProcess {
+    return this.lab.spawn(argv, { env: { LC_ALL: 'C', ...options.env } });
   }
 
   async readFile(path: string, options: { root?: boolean } = {}): Promise<string> {

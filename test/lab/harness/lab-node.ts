@@ -6,7 +6,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExecutorProcess } from '../../../src/sys/executor.js';
 import { AgentClient } from './agent-client.js';
 import { distPath, GUEST_NODE } from './paths.js';
 import { signalRecorded, umlProcesses, untrack } from './reaper.js';
@@ -250,6 +252,39 @@ export class LabNode {
     } catch {
       throw new Error(`lab: ${this.name} guest script ${script} printed no JSON:\n${result.stdout.slice(0, 2000)}\n${result.stderr.slice(0, 2000)}`);
     }
+  }
+
+  /**
+   * A long-lived process in the guest with its three pipes, through the agent (stdin as
+   * control requests, output as chunk files): what an ssh session gives hastor on a real node.
+   */
+  spawn(argv: readonly string[], options: { env?: Record<string, string> } = {}): ExecutorProcess {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const stream = this.agent.stream({ argv: [...argv], ...(options.env ? { env: options.env } : {}) }, (kind, data) => (kind === 'out' ? stdout : stderr).write(data));
+    const stdin = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        stream.write(chunk);
+        callback();
+      },
+      final(callback) {
+        stream.end();
+        callback();
+      },
+    });
+    const ended = stream.ended
+      .then(
+        (response) => ({ code: response.exitCode, signal: response.signal, ...(response.error ? { error: response.error } : {}) }),
+        (error: unknown) => ({ code: null, signal: null, error: (error as Error).message }),
+      )
+      .then(async (end) => {
+        stdout.end();
+        stderr.end();
+        // The last chunks' 'data' events come on a later tick: let readers see them first.
+        await new Promise((resolve) => setImmediate(resolve));
+        return end;
+      });
+    return { stdin, stdout, stderr, pid: undefined, ended, kill: () => stream.kill(), setRef: (on) => stream.setRef(on) };
   }
 
   /** Starts argv detached in the guest, output appended to host-visible files; resolves with the guest pid. */

@@ -3,8 +3,16 @@
 export interface AgentRequest {
   id: string;
   argv: string[];
-  /** 'poweroff': sysrq s+o, never answered. */
-  op?: 'exec' | 'poweroff';
+  /**
+   * 'poweroff': sysrq s+o, never answered.
+   * 'stream': a long-lived process; its stdout/stderr come back as chunk files
+   * `<nodeDir>/stream/<id>.<seq>.<out|err>` (seq counts both, from 0), and it is answered
+   * once it ended, with `chunks`. 'stdin' / 'stdin-end' / 'kill' act on the stream
+   * named by `stream` and are never answered; 'stdin' and 'stdin-end' apply in `seq` order.
+   */
+  op?: 'exec' | 'poweroff' | 'stream' | 'stdin' | 'stdin-end' | 'kill';
+  stream?: string;
+  seq?: number;
   /** base64 */
   stdin?: string;
   env?: Record<string, string>;
@@ -28,6 +36,8 @@ export interface AgentResponse {
   durationMs: number;
   pid?: number | null;
   error?: string | undefined;
+  /** 'stream': how many chunk files it wrote. */
+  chunks?: number;
 }
 
 export interface AgentReady {
