@@ -1,9 +1,9 @@
 /**
  * `npm run bench:lab` (third part): a guest disk grown through all three tiers,
- * by `grow()` (reads every tier, plans, runs, re-reads each tier after its step)
- * and by a plain script of the same commands run the same way (through the lab
- * agent, one after another, waiting for the resync on /proc/drbd), alternating
- * rounds of +32 MiB each on one stack. Prints a table and writes
+ * by `grow()` (reads every tier, plans, runs, re-reads each tier after its step),
+ * by `grow()` reading LVM fork-per-call instead of through its lvm shells, and by a
+ * plain script of the same commands run the same way (through the lab agent, one
+ * after another, waiting for the resync on /proc/drbd), in rotating rounds on one stack. Prints a table and writes
  * bench/results/lab-growth.json.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,7 +23,7 @@ const PHASES: Array<{ stepMiB: bigint; rounds: number }> = [
 /** Where a hastor round's time went: discovery, the first read, each step (command + check), the resync wait. */
 const profiles: string[] = [];
 
-async function hastorRound(stack: GrowthStack, to: bigint): Promise<number> {
+async function hastorRound(stack: GrowthStack, to: bigint, lvmShell = true): Promise<number> {
   const started = performance.now();
   const firstCall = stack.calls.length;
   const marks: string[] = [];
@@ -33,6 +33,7 @@ async function hastorRound(stack: GrowthStack, to: bigint): Promise<number> {
   await grow(topology, { kind: 'guest-disk', sizeBytes: to }, {
     lockDir: null,
     pollIntervalMs: 500,
+    lvmShell,
     onProgress: (e) => {
       if (e.type === 'plan') marks.push(`planned ${at()}`);
       if (e.type === 'step-done') marks.push(`${e.step.id} ${at()}`);
@@ -55,7 +56,7 @@ async function hastorRound(stack: GrowthStack, to: bigint): Promise<number> {
     byCommand.set(key, { n: v.n + 1, ms: v.ms + c.durationMs });
   }
   const top = [...byCommand].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8);
-  profiles.push(`${(ms / 1000).toFixed(1)} s: ${marks.join(', ')}\n    commands (count, total ms): ${top.map(([k, v]) => `${k} ${v.n}x ${Math.round(v.ms)}`).join('; ')}`);
+  profiles.push(`${(ms / 1000).toFixed(1)} s${lvmShell ? '' : ' (fork-per-call lvm)'}: ${marks.join(', ')}\n    commands (count, total ms): ${top.map(([k, v]) => `${k} ${v.n}x ${Math.round(v.ms)}`).join('; ')}`);
   return ms;
 }
 
@@ -106,25 +107,29 @@ try {
   } else {
     stack.guestDevice = (await stack.node3.execOk(['sh', '-c', `pvs --noheadings -o pv_name -S vg_name=${GUEST_VG}`])).stdout.trim();
   }
-  const rows: Array<{ stepMiB: number; round: number; way: 'hastor' | 'script'; fromMiB: number; toMiB: number; ms: number }> = [];
+  // hastor as shipped, hastor reading LVM fork-per-call (what the lvm shell saves), and the script.
+  type Way = 'hastor' | 'hastor-fork' | 'script';
+  const rows: Array<{ stepMiB: number; round: number; way: Way; fromMiB: number; toMiB: number; ms: number }> = [];
   let size = BigInt((await stack.node3.execOk(['blockdev', '--getsize64', stack.guestDevice])).stdout.trim());
-  const summary: Array<{ stepMiB: number; hastorMedianMs: number; scriptMedianMs: number; ratio: number }> = [];
+  const summary: Array<{ stepMiB: number; hastorMedianMs: number; hastorForkMedianMs: number; scriptMedianMs: number; ratio: number; forkRatio: number }> = [];
   for (const phase of PHASES) {
     for (let round = 1; round <= phase.rounds; round++) {
-      // Alternate which goes first, so neither always meets the fuller VG.
-      const order: Array<'hastor' | 'script'> = round % 2 === 1 ? ['hastor', 'script'] : ['script', 'hastor'];
+      // Rotate which goes first, so none always meets the fuller VG.
+      const ways: Way[] = ['hastor', 'script', 'hastor-fork'];
+      const order = [...ways.slice((round - 1) % 3), ...ways.slice(0, (round - 1) % 3)];
       for (const way of order) {
         const to = size + phase.stepMiB * MiB;
-        const ms = way === 'hastor' ? await hastorRound(stack, to) : await scriptRound(stack, to, phase.stepMiB);
+        const ms = way === 'script' ? await scriptRound(stack, to, phase.stepMiB) : await hastorRound(stack, to, way === 'hastor');
         rows.push({ stepMiB: Number(phase.stepMiB), round, way, fromMiB: Number(size / MiB), toMiB: Number(to / MiB), ms: Math.round(ms) });
-        console.log(`+${phase.stepMiB} MiB round ${round} ${way.padEnd(6)} ${size / MiB} -> ${to / MiB} MiB: ${(ms / 1000).toFixed(1)} s`);
+        console.log(`+${phase.stepMiB} MiB round ${round} ${way.padEnd(11)} ${size / MiB} -> ${to / MiB} MiB: ${(ms / 1000).toFixed(1)} s`);
         size = to;
       }
     }
     const mine = rows.filter((r) => r.stepMiB === Number(phase.stepMiB));
     const h = median(mine.filter((r) => r.way === 'hastor').map((r) => r.ms));
+    const f = median(mine.filter((r) => r.way === 'hastor-fork').map((r) => r.ms));
     const p = median(mine.filter((r) => r.way === 'script').map((r) => r.ms));
-    summary.push({ stepMiB: Number(phase.stepMiB), hastorMedianMs: h, scriptMedianMs: p, ratio: Number((h / p).toFixed(3)) });
+    summary.push({ stepMiB: Number(phase.stepMiB), hastorMedianMs: h, hastorForkMedianMs: f, scriptMedianMs: p, ratio: Number((h / p).toFixed(3)), forkRatio: Number((f / p).toFixed(3)) });
   }
   const small = summary[0]!;
   const big = summary[1]!;
@@ -133,10 +138,15 @@ try {
     hastorGrowOverheadVsPlainScript: small.ratio,
     hastorGrowOverheadVsPlainScript256MiB: big.ratio,
     goalUnder1_1Met: small.ratio < 1.1,
+    // The same with LVM read fork-per-call (no lvm shell), against the same script rounds.
+    hastorForkPerCallOverheadVsPlainScript: small.forkRatio,
+    hastorForkPerCallOverheadVsPlainScript256MiB: big.forkRatio,
   };
-  console.log(`${'growth step'.padEnd(14)}${'hastor median s'.padStart(17)}${'script median s'.padStart(17)}${'ratio'.padStart(8)}`);
+  console.log(`${'growth step'.padEnd(14)}${'hastor median s'.padStart(17)}${'fork-lvm median s'.padStart(19)}${'script median s'.padStart(17)}${'ratio'.padStart(8)}${'fork ratio'.padStart(12)}`);
   for (const r of summary) {
-    console.log(`${`+${r.stepMiB} MiB`.padEnd(14)}${(r.hastorMedianMs / 1000).toFixed(1).padStart(17)}${(r.scriptMedianMs / 1000).toFixed(1).padStart(17)}${r.ratio.toFixed(2).padStart(8)}`);
+    console.log(
+      `${`+${r.stepMiB} MiB`.padEnd(14)}${(r.hastorMedianMs / 1000).toFixed(1).padStart(17)}${(r.hastorForkMedianMs / 1000).toFixed(1).padStart(19)}${(r.scriptMedianMs / 1000).toFixed(1).padStart(17)}${r.ratio.toFixed(2).padStart(8)}${r.forkRatio.toFixed(2).padStart(12)}`,
+    );
   }
   console.log(comparisons);
   console.log(`hastor rounds, where the time went:\n  ${profiles.join('\n  ')}`);

@@ -187,6 +187,9 @@ export interface ShellReply {
 
 const SHELL_SOURCE = 'lvm shell reply';
 
+/** Profiles this process found or wrote as they should be, per executor (see writeProfile). */
+const profilesChecked = new WeakMap<Executor, Set<string>>();
+
 /**
  * Reads one reply document: the command's result is the last log entry lvm adds for the
  * shell itself (context shell, object cmd, type status); its ret code 1 means success.
@@ -500,8 +503,12 @@ export class LvmShell implements LvmRunner {
     const text = lvmShellProfile(format);
     const executor = this.options.executor;
     if (executor !== undefined) {
+      // Checked once per node and path for this process: a remote read costs a round trip.
+      const key = `${path}\n${text}`;
+      if (profilesChecked.get(executor)?.has(key)) return;
       const current = await executor.readFile(path, { root: true }).catch(() => null);
       if (current !== text) await executor.writeFile(path, text, { root: true });
+      profilesChecked.set(executor, (profilesChecked.get(executor) ?? new Set<string>()).add(key));
       return;
     }
     const current = await readFile(path, 'utf8').catch(() => null);

@@ -23,7 +23,7 @@ import type { DrbdResource } from '../../src/stack/drbd-resource.js';
 import { procWords, secondsSince, upToDateBoth, waitForProc } from './drbd-scenario.js';
 import { buildGuest, buildSharedTier2, buildTier1AndDrbd, connectGrowthLab, GUEST_DATA_LV, GUEST_LV, GUEST_VG, MiB, SHARED_VG, VG, type GrowthStack } from './growth-scenario.js';
 import type { LabExecutor } from './harness/lab-executor.js';
-import { AGENT_SOCKET, BASE_SUDOERS, KNOWN_HOSTS, setupSshAccess } from './ssh-setup.js';
+import { AGENT_SOCKET, BASE_SUDOERS, KNOWN_HOSTS, LVM_SUDOERS, setupSshAccess } from './ssh-setup.js';
 import { startLab, type Lab } from './harness/lab.js';
 import type { LabNode } from './harness/lab-node.js';
 import { distPath, GUEST_NODE, projectRoot } from './harness/paths.js';
@@ -334,8 +334,9 @@ describe('a node killed between two steps: the same grow completes once it is ba
 
 describe('hastor grow on the command line: run on node1, node2 and the guest reached over ssh (unprivileged user, sudo -n, key in an agent)', () => {
   const CLUSTER_FILE = '/etc/hastor/cluster.json';
-  // The root commands growth runs on node2 and in the guest, each pinned to `env LC_ALL=C <tool>`.
-  const SUDOERS = `${BASE_SUDOERS}hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm *, /usr/bin/env LC_ALL\\=C pvs *, /usr/bin/env LC_ALL\\=C vgs *, /usr/bin/env LC_ALL\\=C lvs *, /usr/bin/env LC_ALL\\=C lvextend *, /usr/bin/env LC_ALL\\=C lvchange *, /usr/bin/env LC_ALL\\=C pvresize *, /usr/bin/env LC_ALL\\=C lvmlockctl --info
+  const LVM_PROFILE = '/etc/lvm/profile/hastor-lvmshell.profile';
+  // The root commands growth runs on node2 and in the guest, each pinned to `env LC_ALL=C <tool>`; the lvm shell's reads.
+  const SUDOERS = `${BASE_SUDOERS}${LVM_SUDOERS}hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm *, /usr/bin/env LC_ALL\\=C pvs *, /usr/bin/env LC_ALL\\=C vgs *, /usr/bin/env LC_ALL\\=C lvs *, /usr/bin/env LC_ALL\\=C lvextend *, /usr/bin/env LC_ALL\\=C lvchange *, /usr/bin/env LC_ALL\\=C pvresize *, /usr/bin/env LC_ALL\\=C lvmlockctl --info
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan, /usr/bin/env LC_ALL\\=C resize2fs /dev/*, /usr/bin/env LC_ALL\\=C dumpe2fs -h /dev/*
 `;
   const hastor = (args: string[], timeoutMs = 300_000) =>
@@ -348,6 +349,8 @@ hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan
     const file = { nodes: [{ name: 'node1', local: true }, { name: 'node2', ssh: ssh(node2), sudo: true }], guests: { vm1: { ssh: ssh(node3), sudo: true } } };
     await node1.execOk(['mkdir', '-p', '/etc/hastor']);
     await node1.writeFile(CLUSTER_FILE, `${JSON.stringify(file, null, 2)}\n`);
+    // Written by the lab-side grows above; gone, its return proves a grow over ssh started its lvm shell there.
+    for (const n of [node2, node3]) await n.execOk(['rm', '-f', LVM_PROFILE]);
   });
 
   it('--dry-run --json shows the plan with the exact command per node and changes nothing; bad input and a shrink get their exit codes', async () => {
@@ -397,6 +400,8 @@ hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan
     ]);
     expect(result.state.guest.diskBytes).toBe(352 * 1024 * 1024);
     expect(await bytesOf(node3, ['blockdev', '--getsize64', stack.guestDevice])).toBe(352n * MiB);
+    // Its reads ran through an lvm shell over ssh + sudo on node2 and in the guest (the profile is its trace).
+    for (const n of [node2, node3]) expect((await n.execOk(['cat', LVM_PROFILE])).stdout).toMatch(/report_command_log = 1/);
     await node3.execOk(['sh', '-c', 'sha256sum -c /root/pattern.sha256']);
     await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate');
     // +SIZE is relative to what the LV is now.

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab } from './harness/lab.js';
 import type { LabNode } from './harness/lab-node.js';
-import { AGENT_SOCKET, BASE_SUDOERS, KNOWN_HOSTS, assertSshTools, setupSshAccess } from './ssh-setup.js';
+import { AGENT_SOCKET, BASE_SUDOERS, KNOWN_HOSTS, LVM_SUDOERS, assertSshTools, setupSshAccess } from './ssh-setup.js';
 
 const WRITE_PATH = '/etc/drbd.d/hastor-ssh-test.conf';
 const FORBIDDEN_PATH = '/etc/hastor-ssh-test.conf';
@@ -40,6 +40,9 @@ interface Report {
   writeOutsideRule: Step<undefined>;
   forbiddenExists: Step<boolean>;
   rootLogin: Step<string>;
+  lvmShell: Step<{ vgs: string[]; via: string[]; fallbackReason: string | null }>;
+  lvmShellOutsideRule: Step<{ vgs: string[]; via: string[]; fallbackReason: string | null }>;
+  lvmFork: Step<string[]>;
 }
 
 const value = <T>(step: Step<T>): T => {
@@ -61,8 +64,9 @@ beforeAll(async () => {
   lab = await startLab({ nodes: 2, disksMiB: [64] });
   [node1, node2] = lab.nodes as [LabNode, LabNode];
   await node1.execOk(['modprobe', 'drbd']);
+  await node1.execOk(['vgcreate', 'vg_ssh', '/dev/ubda']);
   // sshd in node1 with the rules for exactly hastor's root commands; the key in node2's agent only.
-  await setupSshAccess(node1, node2, BASE_SUDOERS);
+  await setupSshAccess(node1, node2, `${BASE_SUDOERS}${LVM_SUDOERS}`);
 
   report = await node2.guestScript<Report>(
     'ssh-executor-check',
@@ -116,6 +120,22 @@ describe('SshExecutor against a real sshd, as an unprivileged user with sudo -n'
     const outside = failure(report.writeOutsideRule);
     expect(outside.stderr).toMatch(/a password is required/);
     expect(value(report.forbiddenExists)).toBe(false);
+  });
+
+  it('keeps one lvm shell over ssh with sudo -n (its exact rule): reports through it read as fork-per-call does', async () => {
+    const shell = value(report.lvmShell);
+    expect(shell.via).toEqual(['shell', 'shell']);
+    expect(shell.fallbackReason).toBeNull();
+    expect(shell.vgs).toEqual(value(report.lvmFork));
+    expect(shell.vgs).toEqual([expect.stringMatching(/^vg_ssh:\d+$/)]);
+    expect((await node1.execOk(['cat', '/etc/lvm/profile/hastor-lvmshell.profile'])).stdout).toMatch(/report_command_log = 1/);
+  });
+
+  it('falls back to one lvm process per command where sudo does not allow the shell', () => {
+    const outside = value(report.lvmShellOutsideRule);
+    expect(outside.via).toEqual(['fork', 'fork']);
+    expect(outside.fallbackReason).toMatch(/failed to start 2 times/);
+    expect(outside.vgs).toEqual(value(report.lvmFork));
   });
 
   it('refuses root login although root has the key (PermitRootLogin no)', () => {

@@ -24,6 +24,12 @@ hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C wipefs --no-act --output TYP
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C sh -c set -e; t\\="$1.hastor-$$"; umask 077; cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1" hastor-write /etc/drbd.d/* *
 `;
 
+/** The persistent lvm shell (exactly its environment, no arguments), its profile, and lvm fork-per-call. */
+export const LVM_SUDOERS = `hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C LVM_REPORT_FD\\=1 LVM_COMMAND_PROFILE\\=hastor-lvmshell LVM_LOG_FILE_MAX_LINES\\=0 LVM_SUPPRESS_FD_WARNINGS\\=1 lvm
+hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C sh -c set -e; t\\="$1.hastor-$$"; umask 077; cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1" hastor-write /etc/lvm/profile/hastor-lvmshell.profile 644
+hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm *
+`;
+
 const sshdConfig = (address: string): string => `ListenAddress ${address}
 Port 22
 HostKey /etc/ssh/lab_host_ed25519_key

@@ -12,6 +12,7 @@ import { deviceViews, type DeviceView, type ResourceStatus, type SyncProgress } 
 import { readFullReport, type FullReportVg, type LogicalVolume, type PhysicalVolume, type VolumeGroup } from '../../lvm/report.js';
 import { lvmRunnerFor } from '../../lvm/executor-runner.js';
 import type { LvmRunner } from '../../lvm/lvm-shell.js';
+import type { LvmVersionInfo } from '../../lvm/version.js';
 import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
 import { lvmVersionOn } from '../../lvm/shared-vg.js';
 import { kernelNameOf, sysfsBlockBytes, sysfsDevBytes } from '../../sys/block-device.js';
@@ -74,10 +75,10 @@ export class GrowthStateReader {
     await Promise.all(runners.map((r) => r.close().catch(() => undefined)));
   }
 
-  private lvm(executor: Executor): LvmRunner {
+  private lvm(executor: Executor, version: LvmVersionInfo): LvmRunner {
     let runner = this.lvmRunners.get(executor);
     if (runner === undefined) {
-      runner = lvmRunnerFor(executor, { shell: this.options.lvmShell ?? true });
+      runner = lvmRunnerFor(executor, { shell: (this.options.lvmShell ?? true) && { version } });
       this.lvmRunners.set(executor, runner);
     }
     return runner;
@@ -255,7 +256,7 @@ export class GrowthStateReader {
   /** One `lvm fullreport` of several VGs; a VG the node cannot read is missing from the map (the report names why). */
   private async fullReports(executor: Executor, vgs: string[], node: string): Promise<VgReports> {
     const version = await lvmVersionOn(executor);
-    const report = await readFullReport({ version, exec: this.lvm(executor).exec, vgs });
+    const report = await readFullReport({ version, exec: this.lvm(executor, version).exec, vgs });
     const found = new Map<string, FullReportVg>();
     for (const v of report.vgs) {
       if (!vgs.includes(v.vg.name)) continue;

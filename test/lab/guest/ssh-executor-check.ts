@@ -9,6 +9,9 @@
  */
 import { CommandError } from '../../../src/errors.js';
 import { DrbdNode } from '../../../src/drbd/lifecycle/drbd-node.js';
+import { lvmRunnerFor } from '../../../src/lvm/executor-runner.js';
+import { readVgs } from '../../../src/lvm/report.js';
+import { lvmVersionOn } from '../../../src/lvm/shared-vg.js';
 import { SshExecutor, type SshTarget } from '../../../src/sys/executor.js';
 import { Cluster } from '../../../src/stack/cluster.js';
 import { errorInfo, option, parseArgs, toJson } from './cli-args.js';
@@ -36,6 +39,7 @@ const host = option(args, 'host', '10.99.0.1');
 const knownHosts = option(args, 'known-hosts', '/root/.ssh/known_hosts');
 const writePath = option(args, 'write-path', '/etc/drbd.d/hastor-ssh-test.conf');
 const forbiddenPath = option(args, 'forbidden-path', '/etc/hastor-ssh-test.conf');
+const vg = option(args, 'vg', 'vg_ssh');
 // Host keys are checked against the file the test wrote: no trust on first use.
 const sshOptions = { UserKnownHostsFile: knownHosts, StrictHostKeyChecking: 'yes', ConnectTimeout: '10' };
 const target: SshTarget = { host, user: option(args, 'user', 'hastor'), options: sshOptions, controlDir: option(args, 'control-dir', '/run/hastor-ssh') };
@@ -44,6 +48,23 @@ const ssh = new SshExecutor(target, 'node1');
 // Quotes, $, backquotes, a newline and shell operators must arrive as one argument, unchanged.
 const nasty = `it's "$HOME" \`id\` ; echo pwned | cat & \n*`;
 const content = `# written through SshExecutor as ${target.user} with sudo -n\nresource "x y" { net { shared-secret "a'b\\"c"; } }\n`;
+
+/** VG names and sizes read through the runner, and how each of two reads ran (shell or fork). */
+async function lvmReads(profileName?: string): Promise<{ vgs: string[]; via: string[]; fallbackReason: string | null }> {
+  const runner = lvmRunnerFor(ssh, { shell: profileName === undefined ? true : { profileName } });
+  try {
+    const version = await lvmVersionOn(ssh);
+    const via: string[] = [];
+    let vgs: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      vgs = (await readVgs({ version, exec: runner.exec, vgs: [vg] })).items.map((v) => `${v.name}:${v.sizeBytes}`);
+      via.push((await runner.run(['vgs', vg])).via);
+    }
+    return { vgs, via, fallbackReason: (runner as { fallbackReason?: string | null }).fallbackReason ?? null };
+  } finally {
+    await runner.close();
+  }
+}
 
 const report = {
   sshAuthSock: process.env['SSH_AUTH_SOCK'] ?? null,
@@ -61,6 +82,9 @@ const report = {
   readWithoutRoot: await attempt(async () => ssh.readFile(writePath)),
   writeOutsideRule: await attempt(async () => ssh.writeFile(forbiddenPath, 'no\n', { root: true })),
   forbiddenExists: await attempt(async () => (await ssh.run(['test', '-e', forbiddenPath], { okExitCodes: [0, 1] })).exitCode === 0),
+  lvmShell: await attempt(() => lvmReads()),
+  lvmShellOutsideRule: await attempt(() => lvmReads('hastor-unlisted')),
+  lvmFork: await attempt(async () => (await readVgs({ version: await lvmVersionOn(ssh), exec: lvmRunnerFor(ssh).exec, vgs: [vg] })).items.map((v) => `${v.name}:${v.sizeBytes}`)),
   rootLogin: await attempt(async () => (await new SshExecutor({ ...target, user: 'root', controlDir: undefined }).run(['id', '-un'])).stdout.trim()),
 };
 process.stdout.write(`${toJson(report)}\n`);

@@ -66,9 +66,30 @@ export class LabExecutor implements Executor {
     return { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
   }
 
-  /** Through the agent's streams (root: the agent is root). */
+  /**
+   * Through the agent's streams (root: the agent is root). With onCall, each line written
+   * to it is reported as a call `<argv0> <line>`, its output what came on stdout until the
+   * next line, its duration until the last of that output (for timelines).
+   */
   spawn(argv: readonly string[], options: SpawnOptions = {}): ExecutorProcess {
-    return this.lab.spawn(argv, { env: { LC_ALL: 'C', ...options.env } });
+    const proc = this.lab.spawn(argv, { env: { LC_ALL: 'C', ...options.env } });
+    const onCall = this.options.onCall;
+    if (onCall === undefined) return proc;
+    let current: (LabExecutorCall & { startedAt: number; endedAt: number }) | null = null;
+    const write = proc.stdin.write.bind(proc.stdin) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    proc.stdin.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const now = performance.now();
+      current = { node: this.node, argv: [argv[0] ?? '', String(chunk).trim()], root: true, exitCode: null, stdout: '', stderr: '', durationMs: 0, startedAt: now, endedAt: now };
+      onCall(current);
+      return write(chunk, ...rest);
+    }) as typeof proc.stdin.write;
+    proc.stdout.on('data', (chunk: Buffer | string) => {
+      if (current === null) return;
+      current.stdout += String(chunk);
+      current.endedAt = performance.now();
+      current.durationMs = current.endedAt - current.startedAt;
+    });
+    return proc;
   }
 
   async readFile(path: string, options: { root?: boolean } = {}): Promise<string> {

@@ -529,12 +529,19 @@ describe('LvmShell through an executor (a remote node)', () => {
       expect(readFileSync(profile, 'utf8')).toBe(lvmShellProfile('json'));
       expect(fakeLog()[0]).toBe('start profile=hastor-lvmshell fd=1 LC_ALL=C extra=');
 
-      // A second shell finds the profile as it should be: read, not written again.
+      // Another shell on the same node: the profile is known good, no round trip for it.
       const again = new LvmShell({ executor, version, lvm, profileDir: remoteProfiles, env });
       expect((await again.run(['lvs'])).via).toBe('shell');
       await again.close();
       expect(executor.writes).toHaveLength(1);
-      expect(executor.reads).toEqual([profile, profile]);
+      expect(executor.reads).toEqual([profile]);
+      // A node this process has not checked finds the profile as it should be: read, not written.
+      const other = new RecordingSpawnExecutor();
+      const third = new LvmShell({ executor: other, version, lvm, profileDir: remoteProfiles, env });
+      expect((await third.run(['lvs'])).via).toBe('shell');
+      await third.close();
+      expect(other.reads).toEqual([profile]);
+      expect(other.writes).toEqual([]);
     } finally {
       rmSync(remoteProfiles, { recursive: true, force: true });
     }
