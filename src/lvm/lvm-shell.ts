@@ -335,6 +335,7 @@ export class LvmShell implements LvmRunner {
   private queue: Promise<unknown> = Promise.resolve();
   private failuresInARow = 0;
   private forkOnly: string | null = null;
+  private lastStartError: string | null = null;
   private readonly counters: LvmShellStats = { shellCommands: 0, forkCommands: 0, starts: 0, startFailures: 0, timeouts: 0, crashes: 0 };
 
   constructor(options: LvmShellOptions = {}) {
@@ -357,6 +358,11 @@ export class LvmShell implements LvmRunner {
   /** The running shell's local pid (for a remote shell: its ssh client's), or null. */
   get pid(): number | null {
     return this.proc !== null && !this.proc.exited ? (this.proc.process.pid ?? null) : null;
+  }
+
+  /** Why the last failed start failed (a command then ran fork-per-call), or null. */
+  get lastStartFailure(): string | null {
+    return this.lastStartError;
   }
 
   /** Why commands run fork-per-call, or null while the shell is used. */
@@ -536,6 +542,7 @@ export class LvmShell implements LvmRunner {
     } catch (error) {
       this.counters.startFailures++;
       this.failuresInARow++;
+      this.lastStartError = (error as Error).message;
       if (this.failuresInARow >= (this.options.maxStartFailures ?? 2)) {
         this.forkOnly = `the lvm shell failed to start ${this.failuresInARow} times: ${(error as Error).message}`;
       }

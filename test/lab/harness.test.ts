@@ -64,6 +64,25 @@ describe('two-node lab: exec, isolation, transfer', () => {
     await expect(node.execOk(['false'])).rejects.toThrow(/exited 1/);
   });
 
+  it('keeps a process running with its three pipes (a stream): lines in order, stderr apart, the exit code, kill', async () => {
+    const node = lab!.node('node1');
+    const echo = node.spawn(['sh', '-c', 'while read l; do echo "out $l $X"; echo "err $l" >&2; done; exit 4'], { env: { X: 'x' } });
+    let out = '';
+    let err = '';
+    echo.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    echo.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    for (let i = 0; i < 20; i++) echo.stdin.write(`${i}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    echo.stdin.end('last\n');
+    expect(await echo.ended).toEqual({ code: 4, signal: null });
+    expect(out).toBe([...Array.from({ length: 20 }, (_, i) => `out ${i} x\n`), 'out last x\n'].join(''));
+    expect(err).toBe([...Array.from({ length: 20 }, (_, i) => `err ${i}\n`), 'err last\n'].join(''));
+    const sleeper = node.spawn(['sleep', '60']);
+    sleeper.kill();
+    expect(await sleeper.ended).toEqual({ code: null, signal: 'SIGKILL' });
+    expect((await node.spawn(['/nonexistent/binary']).ended).error).toMatch(/ENOENT/);
+  });
+
   it('answers in tens of milliseconds and runs commands concurrently', async () => {
     const node = lab!.node('node2');
     const times: number[] = [];

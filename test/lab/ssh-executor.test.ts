@@ -23,6 +23,13 @@ interface Failure {
   error: { name: string; code: string | null; message: string; exitCode: number | null; stderr: string };
 }
 type Step<T> = { value: T } | Failure;
+interface LvmReads {
+  vgs: string[];
+  via: string[];
+  fallbackReason: string | null;
+  lastStartFailure: string | null;
+  stats: { shellCommands: number; forkCommands: number; starts: number; startFailures: number };
+}
 interface Report {
   sshAuthSock: string | null;
   whoami: Step<string>;
@@ -40,8 +47,8 @@ interface Report {
   writeOutsideRule: Step<undefined>;
   forbiddenExists: Step<boolean>;
   rootLogin: Step<string>;
-  lvmShell: Step<{ vgs: string[]; via: string[]; fallbackReason: string | null }>;
-  lvmShellOutsideRule: Step<{ vgs: string[]; via: string[]; fallbackReason: string | null }>;
+  lvmShell: Step<LvmReads>;
+  lvmShellOutsideRule: Step<LvmReads>;
   lvmFork: Step<string[]>;
 }
 
@@ -66,7 +73,8 @@ beforeAll(async () => {
   await node1.execOk(['modprobe', 'drbd']);
   await node1.execOk(['vgcreate', 'vg_ssh', '/dev/ubda']);
   // sshd in node1 with the rules for exactly hastor's root commands; the key in node2's agent only.
-  await setupSshAccess(node1, node2, `${BASE_SUDOERS}${LVM_SUDOERS}`);
+  // Fork-per-call reads run `vgs …` itself (the fallback, and the side-by-side read).
+  await setupSshAccess(node1, node2, `${BASE_SUDOERS}${LVM_SUDOERS}hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C vgs *\n`);
 
   report = await node2.guestScript<Report>(
     'ssh-executor-check',
@@ -125,7 +133,9 @@ describe('SshExecutor against a real sshd, as an unprivileged user with sudo -n'
   it('keeps one lvm shell over ssh with sudo -n (its exact rule): reports through it read as fork-per-call does', async () => {
     const shell = value(report.lvmShell);
     expect(shell.via).toEqual(['shell', 'shell']);
-    expect(shell.fallbackReason).toBeNull();
+    expect(shell.lastStartFailure).toBeNull();
+    // Every read, the parsed ones included, went through the one shell.
+    expect(shell.stats).toMatchObject({ starts: 1, startFailures: 0, shellCommands: 4, forkCommands: 0 });
     expect(shell.vgs).toEqual(value(report.lvmFork));
     expect(shell.vgs).toEqual([expect.stringMatching(/^vg_ssh:\d+$/)]);
     expect((await node1.execOk(['cat', '/etc/lvm/profile/hastor-lvmshell.profile'])).stdout).toMatch(/report_command_log = 1/);
@@ -134,7 +144,8 @@ describe('SshExecutor against a real sshd, as an unprivileged user with sudo -n'
   it('falls back to one lvm process per command where sudo does not allow the shell', () => {
     const outside = value(report.lvmShellOutsideRule);
     expect(outside.via).toEqual(['fork', 'fork']);
-    expect(outside.fallbackReason).toMatch(/failed to start 2 times/);
+    expect(outside.fallbackReason).toMatch(/failed to start 2 times: .*a password is required/);
+    expect(outside.stats).toMatchObject({ starts: 0, startFailures: 2, shellCommands: 0, forkCommands: 4 });
     expect(outside.vgs).toEqual(value(report.lvmFork));
   });
 

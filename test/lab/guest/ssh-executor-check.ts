@@ -50,7 +50,7 @@ const nasty = `it's "$HOME" \`id\` ; echo pwned | cat & \n*`;
 const content = `# written through SshExecutor as ${target.user} with sudo -n\nresource "x y" { net { shared-secret "a'b\\"c"; } }\n`;
 
 /** VG names and sizes read through the runner, and how each of two reads ran (shell or fork). */
-async function lvmReads(profileName?: string): Promise<{ vgs: string[]; via: string[]; fallbackReason: string | null }> {
+async function lvmReads(profileName?: string): Promise<{ vgs: string[]; via: string[]; fallbackReason: string | null; lastStartFailure: string | null; stats: unknown }> {
   const runner = lvmRunnerFor(ssh, { shell: profileName === undefined ? true : { profileName } });
   try {
     const version = await lvmVersionOn(ssh);
@@ -60,7 +60,12 @@ async function lvmReads(profileName?: string): Promise<{ vgs: string[]; via: str
       vgs = (await readVgs({ version, exec: runner.exec, vgs: [vg] })).items.map((v) => `${v.name}:${v.sizeBytes}`);
       via.push((await runner.run(['vgs', vg])).via);
     }
-    return { vgs, via, fallbackReason: (runner as { fallbackReason?: string | null }).fallbackReason ?? null };
+    const shell = runner as { fallbackReason?: string | null; lastStartFailure?: string | null; stats?: unknown };
+    return { vgs, via, fallbackReason: shell.fallbackReason ?? null, lastStartFailure: shell.lastStartFailure ?? null, stats: shell.stats ?? null };
+  } catch (error) {
+    // Say why the shell did not start, beside what failed.
+    const why = (runner as { lastStartFailure?: string | null }).lastStartFailure ?? 'no failed start';
+    throw new Error(`${(error as Error).message} [shell: ${why}; ${JSON.stringify((runner as { stats?: unknown }).stats)}]`);
   } finally {
     await runner.close();
   }
