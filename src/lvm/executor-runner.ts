@@ -42,6 +42,54 @@ export interface LvmRunnerOptions {
    * options. Default false: fork-per-call.
    */
   shell?: boolean | LvmShellOptions;
+  /**
+   * With the shell: start it in the background once the first command is done, and run
+   * commands as their own processes until it is up. The first command then costs no more
+   * than a fork (a shell start is a fork and more), the later ones a shell command.
+   */
+  background?: boolean;
+}
+
+/** Fork-per-call until the shell, started in the background after the first command, is up; then the shell. */
+export class WarmingLvmRunner implements LvmRunner {
+  readonly node: string;
+  readonly exec: LvmExec;
+  private starting: Promise<boolean> | null = null;
+  private up = false;
+
+  constructor(
+    private readonly fork: ExecutorLvmRunner,
+    readonly shell: LvmShell,
+  ) {
+    this.node = fork.node;
+    this.exec = async (argv, options) => {
+      const { stdout, stderr, exitCode } = await this.run(argv, options);
+      return { stdout, stderr, exitCode };
+    };
+  }
+
+  async run(argv: readonly string[], options: LvmRunOptions = {}): Promise<LvmCommandResult> {
+    // Once up, the shell restarts itself when needed, or falls back to forks on its own.
+    if (this.up) return this.shell.run(argv, options);
+    try {
+      return await this.fork.run(argv, options);
+    } finally {
+      this.starting ??= this.shell.warmUp().then(
+        (ok) => (this.up = ok),
+        () => false,
+      );
+    }
+  }
+
+  /** The background start once asked for (true: the shell is up), else null. */
+  get warming(): Promise<boolean> | null {
+    return this.starting;
+  }
+
+  async close(): Promise<void> {
+    await this.starting;
+    await this.shell.close();
+  }
 }
 
 /** The runner for a node: the lvm shell there when asked and possible, else fork-per-call. */
@@ -49,7 +97,8 @@ export function lvmRunnerFor(executor: Executor, options: LvmRunnerOptions = {})
   const wanted = options.shell ?? false;
   if (wanted === false || executor.spawn === undefined) return new ExecutorLvmRunner(executor);
   const fork = new ExecutorLvmRunner(executor);
-  return new LvmShell({ executor, fallback: fork.exec, ...(wanted === true ? {} : wanted) });
+  const shell = new LvmShell({ executor, fallback: fork.exec, ...(wanted === true ? {} : wanted) });
+  return options.background === true ? new WarmingLvmRunner(fork, shell) : shell;
 }
 
 /** A runner as given, or fork-per-call through the executor. */

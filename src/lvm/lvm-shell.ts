@@ -370,6 +370,13 @@ export class LvmShell implements LvmRunner {
     return this.forkOnly;
   }
 
+  /** Starts the shell now if it is not running (in line with commands); false when it cannot start. */
+  warmUp(): Promise<boolean> {
+    const next = this.queue.then(() => this.forkOnly === null && this.ensureStarted());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   run(argv: readonly string[], options: LvmRunOptions = {}): Promise<LvmCommandResult> {
     const next = this.queue.then(() => this.runNow(argv, options));
     this.queue = next.catch(() => undefined);

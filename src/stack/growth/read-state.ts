@@ -78,7 +78,8 @@ export class GrowthStateReader {
   private lvm(executor: Executor, version: LvmVersionInfo): LvmRunner {
     let runner = this.lvmRunners.get(executor);
     if (runner === undefined) {
-      runner = lvmRunnerFor(executor, { shell: (this.options.lvmShell ?? true) && { version } });
+      // The shell starts after the first read (which forks): no slower first read, faster checks.
+      runner = lvmRunnerFor(executor, { shell: (this.options.lvmShell ?? true) && { version }, background: true });
       this.lvmRunners.set(executor, runner);
     }
     return runner;

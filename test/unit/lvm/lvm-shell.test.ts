@@ -24,7 +24,7 @@ import {
   shellArgv,
   shellReplyProblems,
 } from '../../../src/lvm/lvm-shell.js';
-import { ExecutorLvmRunner, lvmRunnerFor, runnerOf } from '../../../src/lvm/executor-runner.js';
+import { ExecutorLvmRunner, lvmRunnerFor, runnerOf, WarmingLvmRunner } from '../../../src/lvm/executor-runner.js';
 import { lvsArgv, readLvs, readVgs } from '../../../src/lvm/report.js';
 import type { LvmExec } from '../../../src/lvm/report.js';
 import { detectLvmVersion } from '../../../src/lvm/version.js';
@@ -545,6 +545,38 @@ describe('LvmShell through an executor (a remote node)', () => {
     } finally {
       rmSync(remoteProfiles, { recursive: true, force: true });
     }
+  });
+
+  it('warming in the background: forks until the shell, started after the first command, is up; then the shell', async () => {
+    class ForkRecorder extends RecordingSpawnExecutor {
+      readonly forks: string[][] = [];
+      override async run(argv: readonly string[]) {
+        this.forks.push([...argv]);
+        return { stdout: 'forked\n', stderr: '', exitCode: 0 };
+      }
+    }
+    const env = { FAKE_LOG: logFile, FAKE_PROFILE_DIR: profileDir, FAKE_REPLIES: join(dir, 'replies.json') };
+    const executor = new ForkRecorder();
+    const runner = lvmRunnerFor(executor, { shell: { version, lvm, profileDir, env }, background: true }) as WarmingLvmRunner;
+    expect(runner).toBeInstanceOf(WarmingLvmRunner);
+    expect(runner.warming).toBeNull();
+    expect(await runner.run(['vgs'])).toMatchObject({ via: 'fork', stdout: 'forked\n' });
+    expect(await runner.warming).toBe(true);
+    expect(executor.spawns).toHaveLength(1);
+    const lvs = await readLvs({ version, exec: runner.exec, vgs: ['vg_lab'] });
+    expect(lvs.items.map((l) => l.name)).toEqual(['r0_disk', 'r1_disk']);
+    expect(executor.forks).toEqual([['vgs']]);
+    expect(runner.shell.stats).toMatchObject({ starts: 1, shellCommands: 1 });
+    await runner.close();
+
+    // A shell that cannot start leaves every command forking.
+    const refused = new ForkRecorder();
+    const never = lvmRunnerFor(refused, { shell: { version, lvm: join(dir, 'no-such-lvm'), profileDir, env, maxStartFailures: 1 }, background: true }) as WarmingLvmRunner;
+    await never.run(['vgs']);
+    expect(await never.warming).toBe(false);
+    await never.run(['lvs']);
+    expect(refused.forks).toEqual([['vgs'], ['lvs']]);
+    await never.close();
   });
 
   it('falls back to one process per command when the far side refuses the shell (sudo -n without a rule)', async () => {
