@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { grow } from '../src/stack/growth/execute.js';
 import { discoverGrowthTopology } from '../src/stack/growth/topology.js';
+import { LvmRunnerPool } from '../src/lvm/executor-runner.js';
 import { buildGuest, buildSharedTier2, buildTier1AndDrbd, connectGrowthLab, GUEST_DATA_LV, GUEST_LV, GUEST_VG, MiB, SHARED_VG, VG, type GrowthStack } from '../test/lab/growth-scenario.js';
 import { attachLab, startLab } from '../test/lab/harness/lab.js';
 import { saveResult } from './machine.js';
@@ -28,18 +29,21 @@ async function hastorRound(stack: GrowthStack, to: bigint, lvmShell = true): Pro
   const firstCall = stack.calls.length;
   const marks: string[] = [];
   const at = () => ((performance.now() - started) / 1000).toFixed(2);
-  const topology = await discoverGrowthTopology(stack.cluster, { lv: { vg: SHARED_VG, lv: GUEST_LV } }, { node: 'node3', executor: stack.e3, vg: GUEST_VG, lv: GUEST_DATA_LV });
+  // As `hastor grow` does it: one pool of lvm runners, warmed while discovery reads.
+  const lvm = new LvmRunnerPool(lvmShell);
+  const topology = await discoverGrowthTopology(stack.cluster, { lv: { vg: SHARED_VG, lv: GUEST_LV } }, { node: 'node3', executor: stack.e3, vg: GUEST_VG, lv: GUEST_DATA_LV }, { lvm });
   marks.push(`discovered ${at()}`);
   await grow(topology, { kind: 'guest-disk', sizeBytes: to }, {
     lockDir: null,
     pollIntervalMs: 500,
-    lvmShell,
+    lvm,
     onProgress: (e) => {
       if (e.type === 'plan') marks.push(`planned ${at()}`);
       if (e.type === 'step-done') marks.push(`${e.step.id} ${at()}`);
       if (e.type === 'resync-done') marks.push(`resync-done ${at()}`);
     },
   });
+  await lvm.close();
   const ms = performance.now() - started;
   if (process.env['BENCH_GROWTH_TRACE'] === '1') {
     // Every command of the round with its start and end in seconds from the round's start.

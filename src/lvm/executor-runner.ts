@@ -69,16 +69,23 @@ export class WarmingLvmRunner implements LvmRunner {
   }
 
   async run(argv: readonly string[], options: LvmRunOptions = {}): Promise<LvmCommandResult> {
+    // A start under way is an lvm start already paid for: wait for it rather than fork another.
+    if (this.starting !== null) await this.starting;
     // Once up, the shell restarts itself when needed, or falls back to forks on its own.
     if (this.up) return this.shell.run(argv, options);
     try {
       return await this.fork.run(argv, options);
     } finally {
-      this.starting ??= this.shell.warmUp().then(
-        (ok) => (this.up = ok),
-        () => false,
-      );
+      this.warmNow();
     }
+  }
+
+  /** Starts the shell in the background now (once). */
+  warmNow(): void {
+    this.starting ??= this.shell.warmUp().then(
+      (ok) => (this.up = ok),
+      () => false,
+    );
   }
 
   /** The background start once asked for (true: the shell is up), else null. */
@@ -99,6 +106,38 @@ export function lvmRunnerFor(executor: Executor, options: LvmRunnerOptions = {})
   const fork = new ExecutorLvmRunner(executor);
   const shell = new LvmShell({ executor, fallback: fork.exec, ...(wanted === true ? {} : wanted) });
   return options.background === true ? new WarmingLvmRunner(fork, shell) : shell;
+}
+
+/**
+ * One runner per node for a job of several steps (a growth): shells started ahead with
+ * warm() while other work runs, shared by every reader, closed together.
+ */
+export class LvmRunnerPool {
+  private readonly runners = new Map<Executor, LvmRunner>();
+
+  /** shell false: every node fork-per-call; options: the shells' (LvmShellOptions). */
+  constructor(private readonly shell: boolean | LvmShellOptions = true) {}
+
+  runner(executor: Executor): LvmRunner {
+    let runner = this.runners.get(executor);
+    if (runner === undefined) {
+      runner = lvmRunnerFor(executor, { shell: this.shell, background: true });
+      this.runners.set(executor, runner);
+    }
+    return runner;
+  }
+
+  /** Starts the node's lvm shell in the background (no-op for fork-per-call). */
+  warm(executor: Executor): void {
+    const runner = this.runner(executor);
+    if (runner instanceof WarmingLvmRunner) runner.warmNow();
+  }
+
+  async close(): Promise<void> {
+    const runners = [...this.runners.values()];
+    this.runners.clear();
+    await Promise.all(runners.map((r) => r.close().catch(() => undefined)));
+  }
 }
 
 /** A runner as given, or fork-per-call through the executor. */

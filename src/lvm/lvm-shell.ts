@@ -43,7 +43,7 @@ import type { LvmExec } from './report.js';
 import { logEntryFromRow, type LvmLogEntry } from './report-log.js';
 import { rowExcerpt } from './report-json.js';
 import { parseJsonKeepingIntegers, type RawRow } from './report-values.js';
-import { atLeast, detectLvmVersion, type LvmVersionInfo } from './version.js';
+import { atLeast, detectLvmVersion, lvmVersionOn, type LvmVersionInfo } from './version.js';
 
 export const LVM_SHELL_PROFILE_NAME = 'hastor-lvmshell';
 export const DEFAULT_LVM_PROFILE_DIR = '/etc/lvm/profile';
@@ -504,6 +504,8 @@ export class LvmShell implements LvmRunner {
 
   private async detectVersion(): Promise<LvmVersionInfo> {
     if (this.version !== undefined) return this.version;
+    // Through an executor: the version read once per node by everything else too.
+    if (this.options.executor !== undefined) return (this.version = await lvmVersionOn(this.options.executor, this.options.startTimeoutMs ?? 15_000));
     const exec = this.options.fallback ?? runLocal;
     const { stdout } = await exec(['lvm', 'version'], { timeoutMs: this.options.startTimeoutMs ?? 15_000 });
     this.version = detectLvmVersion(stdout);

@@ -36,22 +36,11 @@ import {
   type ConfigPaths,
   type ConfigPlan,
 } from './stack-config.js';
-import { detectLvmVersion, type LvmVersionInfo } from './version.js';
+import { lvmVersionOn, type LvmVersionInfo } from './version.js';
 
 // ---------------------------------------------------------------- versions per node
 
-const versionCache = new WeakMap<Executor, Promise<LvmVersionInfo>>();
-
-/** `lvm version` on the node, read once per executor. */
-export function lvmVersionOn(node: Executor, timeoutMs = 30_000): Promise<LvmVersionInfo> {
-  let cached = versionCache.get(node);
-  if (cached === undefined) {
-    cached = node.run(['lvm', 'version'], { root: true, timeoutMs }).then((r) => detectLvmVersion(r.stdout));
-    cached.catch(() => versionCache.delete(node));
-    versionCache.set(node, cached);
-  }
-  return cached;
-}
+export { lvmVersionOn } from './version.js';
 
 // ---------------------------------------------------------------- config files on a node
 

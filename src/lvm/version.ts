@@ -12,6 +12,7 @@
  * 2.03.00; 2.03.03 made devices/scan_lvs default to 0 (LVs are no longer scanned for PVs).
  */
 import { ParseError } from '../errors.js';
+import type { Executor } from '../sys/executor.js';
 
 export interface LvmVersionNumber {
   major: number;
@@ -154,4 +155,17 @@ export function detectLvmVersion(text: string): LvmVersionInfo {
 /** The argv that produces what detectLvmVersion reads. */
 export function lvmVersionArgv(): string[] {
   return ['lvm', 'version'];
+}
+
+const versionCache = new WeakMap<Executor, Promise<LvmVersionInfo>>();
+
+/** `lvm version` on the node, read once per executor. */
+export function lvmVersionOn(node: Executor, timeoutMs = 30_000): Promise<LvmVersionInfo> {
+  let cached = versionCache.get(node);
+  if (cached === undefined) {
+    cached = node.run(['lvm', 'version'], { root: true, timeoutMs }).then((r) => detectLvmVersion(r.stdout));
+    cached.catch(() => versionCache.delete(node));
+    versionCache.set(node, cached);
+  }
+  return cached;
 }

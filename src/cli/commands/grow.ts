@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import {
   discoverGrowthTopology,
   grow,
+  LvmRunnerPool,
   readGrowthState,
   type GrowResult,
   type GrowthPlan,
@@ -65,47 +66,53 @@ export function growCommand(context: CliContext): Command {
         if (ref === null) context.usageError(`--guest-lv must be vg/lv, got ${JSON.stringify(options.guestLv)}`);
         guest = { node: options.guest, executor, vg: ref[1]!, lv: ref[2]! };
       }
-      const topology = await discoverGrowthTopology(loaded.cluster, selector, guest);
+      // One lvm shell per node for discovery, the plan and the run: started while discovery reads.
+      const lvm = new LvmRunnerPool();
+      try {
+        const topology = await discoverGrowthTopology(loaded.cluster, selector, guest, { lvm });
 
-      let target: GrowthTarget;
-      if (size.relative) {
-        // +SIZE: relative to what the first read shows.
-        const { state } = await readGrowthState(topology);
-        const current = 'lv' in selector ? state.tier2?.lv?.sizeBytes : state.drbd.sizeBytes;
-        if (current === undefined || current === 0n) context.usageError('+SIZE needs the current size, which could not be read; give an absolute size');
-        target = 'lv' in selector ? { kind: 'guest-disk', sizeBytes: current + size.bytes } : { kind: 'drbd', sizeBytes: current + size.bytes };
-      } else {
-        target = 'lv' in selector ? { kind: 'guest-disk', sizeBytes: size.bytes } : { kind: 'drbd', sizeBytes: size.bytes };
-      }
-      if (target.kind === 'guest-disk' && options.keepLowerTiers === true) target.lowerTiers = 'keep';
+        let target: GrowthTarget;
+        if (size.relative) {
+          // +SIZE: relative to what the first read shows.
+          const { state } = await readGrowthState(topology, { lvm });
+          const current = 'lv' in selector ? state.tier2?.lv?.sizeBytes : state.drbd.sizeBytes;
+          if (current === undefined || current === 0n) context.usageError('+SIZE needs the current size, which could not be read; give an absolute size');
+          target = 'lv' in selector ? { kind: 'guest-disk', sizeBytes: current + size.bytes } : { kind: 'drbd', sizeBytes: current + size.bytes };
+        } else {
+          target = 'lv' in selector ? { kind: 'guest-disk', sizeBytes: size.bytes } : { kind: 'drbd', sizeBytes: size.bytes };
+        }
+        if (target.kind === 'guest-disk' && options.keepLowerTiers === true) target.lowerTiers = 'keep';
 
-      const common = { skipResync: options.skipResync === true, lockTimeoutMs: 0 };
-      const json = options.json === true;
-      if (options.dryRun === true || options.yes !== true) {
-        // The plan to show (and, without --yes, to confirm); the real run reads again, as time passes while asking.
-        const plan = await grow(topology, target, { ...common, dryRun: true });
-        if (options.dryRun === true || plan.alreadyDone) {
-          context.out(json ? `${JSON.stringify(resultJson(plan))}\n` : renderPlan(plan.plan, plan.alreadyDone, options.dryRun === true));
+        const common = { skipResync: options.skipResync === true, lockTimeoutMs: 0, lvm };
+        const json = options.json === true;
+        if (options.dryRun === true || options.yes !== true) {
+          // The plan to show (and, without --yes, to confirm); the real run reads again, as time passes while asking.
+          const plan = await grow(topology, target, { ...common, dryRun: true });
+          if (options.dryRun === true || plan.alreadyDone) {
+            context.out(json ? `${JSON.stringify(resultJson(plan))}\n` : renderPlan(plan.plan, plan.alreadyDone, options.dryRun === true));
+            return;
+          }
+          if (!json) context.out(renderPlan(plan.plan, false, false));
+          await confirm(context);
+        }
+        const progress = new GrowProgressView(context, json);
+        const result = await grow(topology, target, {
+          ...common,
+          onProgress: (e) => {
+            // With --yes the run's own first read gives the plan: no separate read to show it.
+            if (e.type === 'plan' && options.yes === true && !json) context.out(renderPlan(e.plan, e.plan.steps.length === 0, false));
+            progress.on(e);
+          },
+        });
+        progress.end();
+        if (json) {
+          context.out(`${JSON.stringify(resultJson(result))}\n`);
           return;
         }
-        if (!json) context.out(renderPlan(plan.plan, false, false));
-        await confirm(context);
+        if (!result.alreadyDone) context.out(renderDone(result));
+      } finally {
+        await lvm.close();
       }
-      const progress = new GrowProgressView(context, json);
-      const result = await grow(topology, target, {
-        ...common,
-        onProgress: (e) => {
-          // With --yes the run's own first read gives the plan: no separate read to show it.
-          if (e.type === 'plan' && options.yes === true && !json) context.out(renderPlan(e.plan, e.plan.steps.length === 0, false));
-          progress.on(e);
-        },
-      });
-      progress.end();
-      if (json) {
-        context.out(`${JSON.stringify(resultJson(result))}\n`);
-        return;
-      }
-      if (!result.alreadyDone) context.out(renderDone(result));
     });
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HastorError } from '../../errors.js';
 import { assertResourceName } from '../../drbd/lifecycle/index.js';
+import type { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lockFile, type FileLock } from '../../sys/flock.js';
 import { planGrowth, type PlanGrowthOptions } from './plan.js';
 import { GrowthStateReader, type DrbdSyncView, type GrowthReading } from './read-state.js';
@@ -48,6 +49,8 @@ export interface GrowOptions {
   pollIntervalMs?: number;
   /** Read LVM through a persistent lvm shell per node (GrowthReaderOptions). Default true. */
   lvmShell?: boolean;
+  /** The runners discovery used (its shells already warm); the caller closes them. */
+  lvm?: LvmRunnerPool;
 }
 
 export interface RanStep {
@@ -82,7 +85,10 @@ export class GrowthVerifyError extends HastorError {
 
 export async function grow(topology: GrowthTopology, target: GrowthTarget, options: GrowOptions = {}): Promise<GrowResult> {
   const started = Date.now();
-  const reader = new GrowthStateReader(topology, options.lvmShell === undefined ? {} : { lvmShell: options.lvmShell });
+  const reader = new GrowthStateReader(topology, {
+    ...(options.lvmShell === undefined ? {} : { lvmShell: options.lvmShell }),
+    ...(options.lvm === undefined ? {} : { lvm: options.lvm }),
+  });
   try {
     return await growWith(reader, target, options, started);
   } finally {

@@ -10,9 +10,7 @@ import { isResyncing, isResyncState, type DrbdNode } from '../../drbd/lifecycle/
 import type { ReplicationState } from '../../drbd/states.js';
 import { deviceViews, type DeviceView, type ResourceStatus, type SyncProgress } from '../../drbd/status-model.js';
 import { readFullReport, type FullReportVg, type LogicalVolume, type PhysicalVolume, type VolumeGroup } from '../../lvm/report.js';
-import { lvmRunnerFor } from '../../lvm/executor-runner.js';
-import type { LvmRunner } from '../../lvm/lvm-shell.js';
-import type { LvmVersionInfo } from '../../lvm/version.js';
+import { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
 import { lvmVersionOn } from '../../lvm/shared-vg.js';
 import { kernelNameOf, sysfsBlockBytes, sysfsDevBytes } from '../../sys/block-device.js';
@@ -49,11 +47,14 @@ interface Tier2NodeRead {
 
 export interface GrowthReaderOptions {
   /**
-   * Read LVM through one persistent lvm shell per node (started by the first read, ended by
-   * close()) instead of one lvm process per read. Default true; a node whose executor
-   * cannot keep a process, or where the shell does not start, reads fork-per-call.
+   * Read LVM through one persistent lvm shell per node (started after the node's first
+   * read, which forks, and ended by close()) instead of one lvm process per read. Default
+   * true; a node whose executor cannot keep a process, or where the shell does not start,
+   * reads fork-per-call.
    */
   lvmShell?: boolean;
+  /** Runners shared with discovery (shells warmed there); the caller closes them. */
+  lvm?: LvmRunnerPool;
 }
 
 /** Reads a topology's state; remembers each active LV's device numbers so a step's check can read its size from sysfs. */
@@ -61,28 +62,20 @@ export class GrowthStateReader {
   /** `${node}:${vg}/${lv}` → the LV's device numbers, from the last report that showed it active. */
   private readonly lvDevices = new Map<string, { major: number; minor: number }>();
   /** Per node: an lvm start costs more than a report in a slow VM, so one shell serves every read. */
-  private readonly lvmRunners = new Map<Executor, LvmRunner>();
+  private readonly lvmRunners: LvmRunnerPool;
+  private readonly ownsRunners: boolean;
 
   constructor(
     readonly topology: GrowthTopology,
-    private readonly options: GrowthReaderOptions = {},
-  ) {}
-
-  /** Ends the lvm shells; a later read starts them again. */
-  async close(): Promise<void> {
-    const runners = [...this.lvmRunners.values()];
-    this.lvmRunners.clear();
-    await Promise.all(runners.map((r) => r.close().catch(() => undefined)));
+    options: GrowthReaderOptions = {},
+  ) {
+    this.ownsRunners = options.lvm === undefined;
+    this.lvmRunners = options.lvm ?? new LvmRunnerPool(options.lvmShell ?? true);
   }
 
-  private lvm(executor: Executor, version: LvmVersionInfo): LvmRunner {
-    let runner = this.lvmRunners.get(executor);
-    if (runner === undefined) {
-      // The shell starts after the first read (which forks): no slower first read, faster checks.
-      runner = lvmRunnerFor(executor, { shell: (this.options.lvmShell ?? true) && { version }, background: true });
-      this.lvmRunners.set(executor, runner);
-    }
-    return runner;
+  /** Ends the lvm shells this reader started (not a pool it was given); a later read starts them again. */
+  async close(): Promise<void> {
+    if (this.ownsRunners) await this.lvmRunners.close();
   }
 
   /**
@@ -257,7 +250,7 @@ export class GrowthStateReader {
   /** One `lvm fullreport` of several VGs; a VG the node cannot read is missing from the map (the report names why). */
   private async fullReports(executor: Executor, vgs: string[], node: string): Promise<VgReports> {
     const version = await lvmVersionOn(executor);
-    const report = await readFullReport({ version, exec: this.lvm(executor, version).exec, vgs });
+    const report = await readFullReport({ version, exec: this.lvmRunners.runner(executor).exec, vgs });
     const found = new Map<string, FullReportVg>();
     for (const v of report.vgs) {
       if (!vgs.includes(v.vg.name)) continue;

@@ -7,7 +7,7 @@ import { ConfigError } from '../../errors.js';
 import type { ResourceDefinition } from '../../drbd/config/index.js';
 import { readPvs } from '../../lvm/report.js';
 import { lvmVersionOn } from '../../lvm/shared-vg.js';
-import { runnerOf } from '../../lvm/executor-runner.js';
+import { runnerOf, type LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { validateLvName, validateVgName, type LvRef } from '../../lvm/names.js';
 import type { Executor } from '../../sys/executor.js';
 import type { Cluster } from '../cluster.js';
@@ -67,7 +67,13 @@ export function tier1FromDefinition(definition: ResourceDefinition): GrowthTopol
  * Finds the resource, its tier-1 LVs and the tier-2 VG. With an LV selector,
  * the LV's VG must have exactly one PV and it must be a DRBD device.
  */
-export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthSelector, guest: GuestTopology | null = null): Promise<GrowthTopology> {
+export interface DiscoverOptions {
+  /** Start these runners' lvm shells on every node and the guest while discovery reads: the growth's first read then finds them up. */
+  lvm?: LvmRunnerPool;
+}
+
+export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthSelector, guest: GuestTopology | null = null, options: DiscoverOptions = {}): Promise<GrowthTopology> {
+  for (const executor of [...cluster.nodes.map((n) => n.executor), ...(guest === null ? [] : [guest.executor])]) options.lvm?.warm(executor);
   const first = cluster.nodes[0]!;
   let resource: string;
   let tier2: GrowthTopology['tier2'] = null;

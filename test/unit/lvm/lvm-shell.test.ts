@@ -24,7 +24,7 @@ import {
   shellArgv,
   shellReplyProblems,
 } from '../../../src/lvm/lvm-shell.js';
-import { ExecutorLvmRunner, lvmRunnerFor, runnerOf, WarmingLvmRunner } from '../../../src/lvm/executor-runner.js';
+import { ExecutorLvmRunner, LvmRunnerPool, lvmRunnerFor, runnerOf, WarmingLvmRunner } from '../../../src/lvm/executor-runner.js';
 import { lvsArgv, readLvs, readVgs } from '../../../src/lvm/report.js';
 import type { LvmExec } from '../../../src/lvm/report.js';
 import { detectLvmVersion } from '../../../src/lvm/version.js';
@@ -577,6 +577,32 @@ describe('LvmShell through an executor (a remote node)', () => {
     await never.run(['lvs']);
     expect(refused.forks).toEqual([['vgs'], ['lvs']]);
     await never.close();
+  });
+
+  it('a pool warms a node ahead: the first command waits for the start under way instead of forking; one runner per node', async () => {
+    const env = { FAKE_LOG: logFile, FAKE_PROFILE_DIR: profileDir, FAKE_REPLIES: join(dir, 'replies.json') };
+    class Node extends RecordingSpawnExecutor {
+      readonly forks: string[][] = [];
+      override async run(argv: readonly string[]) {
+        this.forks.push([...argv]);
+        return { stdout: 'forked\n', stderr: '', exitCode: 0 };
+      }
+    }
+    const node = new Node();
+    const pool = new LvmRunnerPool({ version, lvm, profileDir, env });
+    pool.warm(node);
+    const runner = pool.runner(node);
+    expect(pool.runner(node)).toBe(runner);
+    const lvs = await readLvs({ version, exec: runner.exec, vgs: ['vg_lab'] });
+    expect(lvs.items.map((l) => l.name)).toEqual(['r0_disk', 'r1_disk']);
+    expect(node.forks).toEqual([]);
+    expect(node.spawns).toHaveLength(1);
+    await pool.close();
+    // Without the shell: the same pool hands out fork-per-call runners, and warm() does nothing.
+    const forkOnly = new LvmRunnerPool(false);
+    forkOnly.warm(node);
+    expect(forkOnly.runner(node)).toBeInstanceOf(ExecutorLvmRunner);
+    expect(node.spawns).toHaveLength(1);
   });
 
   it('falls back to one process per command when the far side refuses the shell (sudo -n without a rule)', async () => {
