@@ -5,7 +5,7 @@
  */
 import type { Executor } from '../sys/executor.js';
 import type { RunOptions } from '../sys/local-exec.js';
-import { LvmShell, type LvmCommandResult, type LvmRunOptions, type LvmRunner, type LvmShellOptions } from './lvm-shell.js';
+import { execThrough, LvmShell, type LvmCommandResult, type LvmRunOptions, type LvmRunner, type LvmShellOptions } from './lvm-shell.js';
 import type { LvmExec } from './report.js';
 
 
@@ -62,10 +62,7 @@ export class WarmingLvmRunner implements LvmRunner {
     readonly shell: LvmShell,
   ) {
     this.node = fork.node;
-    this.exec = async (argv, options) => {
-      const { stdout, stderr, exitCode } = await this.run(argv, options);
-      return { stdout, stderr, exitCode };
-    };
+    this.exec = execThrough(this);
   }
 
   async run(argv: readonly string[], options: LvmRunOptions = {}): Promise<LvmCommandResult> {

@@ -256,6 +256,17 @@ export interface LvmRunner {
   close(): Promise<void>;
 }
 
+/** A runner shaped as readPvs/readVgs/readLvs/readFullReport's `exec`. */
+export function execThrough(runner: Pick<LvmRunner, 'run'>): LvmExec {
+  return async (argv, runOptions: RunOptions) => {
+    const { stdout, stderr, exitCode } = await runner.run(argv, {
+      ...(runOptions.timeoutMs === undefined ? {} : { timeoutMs: runOptions.timeoutMs }),
+      ...(runOptions.okExitCodes === undefined ? {} : { okExitCodes: runOptions.okExitCodes }),
+    });
+    return { stdout, stderr, exitCode };
+  };
+}
+
 export interface LvmShellOptions {
   /**
    * Where the shell runs (it needs spawn()); the profile is written there too, as root.
@@ -342,13 +353,7 @@ export class LvmShell implements LvmRunner {
     this.options = options;
     this.node = options.executor?.node ?? 'local';
     this.version = options.version;
-    this.exec = async (argv, runOptions: RunOptions) => {
-      const { stdout, stderr, exitCode } = await this.run(argv, {
-        ...(runOptions.timeoutMs === undefined ? {} : { timeoutMs: runOptions.timeoutMs }),
-        ...(runOptions.okExitCodes === undefined ? {} : { okExitCodes: runOptions.okExitCodes }),
-      });
-      return { stdout, stderr, exitCode };
-    };
+    this.exec = execThrough(this);
   }
 
   get stats(): LvmShellStats {

@@ -163,7 +163,7 @@ const versionCache = new WeakMap<Executor, Promise<LvmVersionInfo>>();
 export function lvmVersionOn(node: Executor, timeoutMs = 30_000): Promise<LvmVersionInfo> {
   let cached = versionCache.get(node);
   if (cached === undefined) {
-    cached = node.run(['lvm', 'version'], { root: true, timeoutMs }).then((r) => detectLvmVersion(r.stdout));
+    cached = node.run(lvmVersionArgv(), { root: true, timeoutMs }).then((r) => detectLvmVersion(r.stdout));
     cached.catch(() => versionCache.delete(node));
     versionCache.set(node, cached);
   }

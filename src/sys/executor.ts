@@ -71,6 +71,11 @@ export function envAssignments(env: Record<string, string> = {}): string[] {
   });
 }
 
+/** argv run as root through `sudo -n` (never a prompt), LC_ALL=C and `env` set after sudo's reset. */
+function sudoArgv(argv: readonly string[], env: Record<string, string> = {}): string[] {
+  return ['sudo', '-n', '--', 'env', 'LC_ALL=C', ...envAssignments(env), ...argv];
+}
+
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
 function tempSibling(path: string): string {
@@ -88,12 +93,12 @@ export class LocalExecutor implements Executor {
   run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
     const { root, ...runOptions } = options;
     // sudo resets the environment: set LC_ALL again on its far side.
-    const full = root && !isRoot() ? ['sudo', '-n', '--', 'env', 'LC_ALL=C', ...argv] : [...argv];
+    const full = root && !isRoot() ? sudoArgv(argv) : [...argv];
     return onNode(this.node, runLocal(full, runOptions));
   }
 
   spawn(argv: readonly string[], options: SpawnOptions = {}): ExecutorProcess {
-    if (options.root && !isRoot()) return spawnLocal(['sudo', '-n', '--', 'env', 'LC_ALL=C', ...envAssignments(options.env), ...argv]);
+    if (options.root && !isRoot()) return spawnLocal(sudoArgv(argv, options.env));
     return spawnLocal(argv, options.env);
   }
 

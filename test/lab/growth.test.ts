@@ -349,7 +349,7 @@ hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan
     const file = { nodes: [{ name: 'node1', local: true }, { name: 'node2', ssh: ssh(node2), sudo: true }], guests: { vm1: { ssh: ssh(node3), sudo: true } } };
     await node1.execOk(['mkdir', '-p', '/etc/hastor']);
     await node1.writeFile(CLUSTER_FILE, `${JSON.stringify(file, null, 2)}\n`);
-    // Written by the lab-side grows above; gone, its return proves a grow over ssh started its lvm shell there.
+    // Written by the lab-side grows above; gone, its return proves a grow over ssh set up its lvm shell there.
     for (const n of [node2, node3]) await n.execOk(['rm', '-f', LVM_PROFILE]);
   });
 
@@ -400,7 +400,8 @@ hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan
     ]);
     expect(result.state.guest.diskBytes).toBe(352 * 1024 * 1024);
     expect(await bytesOf(node3, ['blockdev', '--getsize64', stack.guestDevice])).toBe(352n * MiB);
-    // Its reads ran through an lvm shell over ssh + sudo on node2 and in the guest (the profile is its trace).
+    // It set up an lvm shell over ssh + sudo on node2 and in the guest: the profile, written right
+    // before the shell starts, is its trace (that such a shell serves the reads is ssh-executor.test.ts's).
     for (const n of [node2, node3]) expect((await n.execOk(['cat', LVM_PROFILE])).stdout).toMatch(/report_command_log = 1/);
     await node3.execOk(['sh', '-c', 'sha256sum -c /root/pattern.sha256']);
     await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate');

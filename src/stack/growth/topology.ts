@@ -8,6 +8,7 @@ import type { ResourceDefinition } from '../../drbd/config/index.js';
 import { readPvs } from '../../lvm/report.js';
 import { lvmVersionOn } from '../../lvm/shared-vg.js';
 import { runnerOf, type LvmRunnerPool } from '../../lvm/executor-runner.js';
+import type { LvmRunner } from '../../lvm/lvm-shell.js';
 import { validateLvName, validateVgName, type LvRef } from '../../lvm/names.js';
 import type { Executor } from '../../sys/executor.js';
 import type { Cluster } from '../cluster.js';
@@ -63,17 +64,21 @@ export function tier1FromDefinition(definition: ResourceDefinition): GrowthTopol
   });
 }
 
+export interface DiscoverOptions {
+  /**
+   * Start these runners' lvm shells on every node and the guest while discovery reads (the
+   * growth's first read then finds them up); discovery's own lvm reads use them too.
+   */
+  lvm?: LvmRunnerPool;
+}
+
 /**
  * Finds the resource, its tier-1 LVs and the tier-2 VG. With an LV selector,
  * the LV's VG must have exactly one PV and it must be a DRBD device.
  */
-export interface DiscoverOptions {
-  /** Start these runners' lvm shells on every node and the guest while discovery reads: the growth's first read then finds them up. */
-  lvm?: LvmRunnerPool;
-}
-
 export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthSelector, guest: GuestTopology | null = null, options: DiscoverOptions = {}): Promise<GrowthTopology> {
   for (const executor of [...cluster.nodes.map((n) => n.executor), ...(guest === null ? [] : [guest.executor])]) options.lvm?.warm(executor);
+  const lvmOf = (executor: Executor) => options.lvm?.runner(executor) ?? runnerOf(executor);
   const first = cluster.nodes[0]!;
   let resource: string;
   let tier2: GrowthTopology['tier2'] = null;
@@ -81,7 +86,7 @@ export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthS
     validateVgName(selector.lv.vg);
     validateLvName(selector.lv.lv);
     // Both reads at once: the device under the LV and what DRBD runs here.
-    const [pvs, status] = await Promise.all([devicesUnderLv(first.executor, selector.lv).then((d) => d ?? pvsOfVg(cluster, selector.lv.vg)), cluster.drbd(first.name).statusAll()]);
+    const [pvs, status] = await Promise.all([devicesUnderLv(first.executor, selector.lv).then((d) => d ?? pvsOfVg(cluster, selector.lv.vg, lvmOf)), cluster.drbd(first.name).statusAll()]);
     if (pvs.length !== 1) {
       throw new ConfigError(`VG ${selector.lv.vg} has ${pvs.length} PVs (${pvs.join(', ') || 'none found on any node'}); a tier-2 VG for growth has exactly one, the DRBD device`);
     }
@@ -103,7 +108,7 @@ export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthS
     if (!cluster.has(t.node)) throw new ConfigError(`resource ${resource} names node ${t.node}, which is not in the cluster (${cluster.names.join(', ')})`);
   }
   if (tier2 === null) {
-    const vg = await vgOnDevice(cluster, device);
+    const vg = await vgOnDevice(cluster, device, lvmOf);
     tier2 = vg === null ? null : { vg, lv: null };
   }
   return { cluster, resource, minor: volume.minor, device, tier1, tier2, guest };
@@ -126,10 +131,10 @@ async function devicesUnderLv(executor: Executor, lv: LvRef): Promise<string[] |
 }
 
 /** PV device paths of a VG as the first node that sees it reports them. */
-async function pvsOfVg(cluster: Cluster, vg: string): Promise<string[]> {
+async function pvsOfVg(cluster: Cluster, vg: string, lvmOf: (executor: Executor) => LvmRunner): Promise<string[]> {
   for (const node of cluster.nodes) {
     const version = await lvmVersionOn(node.executor);
-    const report = await readPvs({ version, exec: runnerOf(node.executor).exec, vgs: [vg] });
+    const report = await readPvs({ version, exec: lvmOf(node.executor).exec, vgs: [vg] });
     const names = report.items.filter((p) => p.vgName === vg).map((p) => p.name);
     if (names.length > 0) return names;
   }
@@ -137,10 +142,10 @@ async function pvsOfVg(cluster: Cluster, vg: string): Promise<string[]> {
 }
 
 /** The VG whose PV is `device`, from the first node that can read it (a DRBD Secondary on 8.4 cannot). */
-async function vgOnDevice(cluster: Cluster, device: string): Promise<string | null> {
+async function vgOnDevice(cluster: Cluster, device: string, lvmOf: (executor: Executor) => LvmRunner): Promise<string | null> {
   for (const node of cluster.nodes) {
     const version = await lvmVersionOn(node.executor);
-    const report = await readPvs({ version, exec: runnerOf(node.executor).exec, pvs: [device] });
+    const report = await readPvs({ version, exec: lvmOf(node.executor).exec, pvs: [device] });
     const pv = report.items.find((p) => p.name === device);
     if (pv !== undefined) return pv.vgName;
   }
