@@ -31,7 +31,8 @@ export class DrbdNode {
   readonly executor: Executor;
   private readonly commandTimeoutMs: number;
   private readonly readTimeoutMs: number;
-  private cachedVersions: DrbdVersions | undefined;
+  /** The read, not its result: callers at the same moment share one `drbdadm --version`. */
+  private versionsRead: Promise<DrbdVersions> | undefined;
 
   constructor(executor: Executor, options: DrbdNodeOptions = {}) {
     this.executor = executor;
@@ -44,13 +45,17 @@ export class DrbdNode {
   }
 
   /** drbd-utils and kernel module versions (cached; `refresh` after loading the module). */
-  async versions(refresh = false): Promise<DrbdVersions> {
-    if (this.cachedVersions === undefined || refresh) {
+  versions(refresh = false): Promise<DrbdVersions> {
+    if (this.versionsRead === undefined || refresh) {
       // As root too: over ssh a normal user's PATH (Debian: /usr/local/bin:/usr/bin:/bin) lacks /usr/sbin; sudo's secure_path has it.
-      const { stdout } = await this.run(drbdadmVersion(), { timeoutMs: this.readTimeoutMs });
-      this.cachedVersions = parseDrbdadmVersion(stdout);
+      const read = this.run(drbdadmVersion(), { timeoutMs: this.readTimeoutMs }).then(({ stdout }) => parseDrbdadmVersion(stdout));
+      // A failed read is not kept: the next call tries again.
+      read.catch(() => {
+        if (this.versionsRead === read) this.versionsRead = undefined;
+      });
+      this.versionsRead = read;
     }
-    return this.cachedVersions;
+    return this.versionsRead;
   }
 
   /** Runs a drbdadm/drbdsetup argv as root. */
@@ -101,6 +106,12 @@ export class DrbdNode {
   /** `drbdadm dump <res>`: the configuration as this node's drbdadm reads it. */
   async dump(resource: string): Promise<string> {
     return (await this.run(drbdadm('dump', resource), { timeoutMs: this.readTimeoutMs })).stdout;
+  }
+
+  /** Every resource this node's drbdadm reads (`drbdadm dump all`), imported into the definition model. */
+  async importAllConfigs(): Promise<ResourceDefinition[]> {
+    const { stdout } = await this.run(['drbdadm', 'dump', 'all'], { timeoutMs: this.readTimeoutMs });
+    return parseDrbdadmDump(stdout, { source: `drbdadm dump all on ${this.name}` });
   }
 
   /** The node's configuration of one resource, imported into the definition model. */
