@@ -10,6 +10,7 @@ import { lvmVersionOn } from '../../lvm/shared-vg.js';
 import { runnerOf, type LvmRunnerPool } from '../../lvm/executor-runner.js';
 import type { LvmRunner } from '../../lvm/lvm-shell.js';
 import { validateLvName, validateVgName, type LvRef } from '../../lvm/names.js';
+import { probeBlockDevice } from '../../sys/block-device.js';
 import type { Executor } from '../../sys/executor.js';
 import type { Cluster } from '../cluster.js';
 
@@ -66,8 +67,9 @@ export function tier1FromDefinition(definition: ResourceDefinition): GrowthTopol
 
 export interface DiscoverOptions {
   /**
-   * Start these runners' lvm shells on every node and the guest while discovery reads (the
-   * growth's first read then finds them up); discovery's own lvm reads use them too.
+   * Start these runners' lvm shells on the other nodes and the guest while discovery reads on
+   * the first node (the growth's first read then finds them up); discovery's own lvm reads
+   * use them too.
    */
   lvm?: LvmRunnerPool;
 }
@@ -77,29 +79,50 @@ export interface DiscoverOptions {
  * the LV's VG must have exactly one PV and it must be a DRBD device.
  */
 export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthSelector, guest: GuestTopology | null = null, options: DiscoverOptions = {}): Promise<GrowthTopology> {
-  for (const executor of [...cluster.nodes.map((n) => n.executor), ...(guest === null ? [] : [guest.executor])]) options.lvm?.warm(executor);
+  // What the first read needs and depends on nothing, read while discovery runs: lvm's and
+  // DRBD's versions on every node (each read once per process).
+  for (const node of cluster.nodes) {
+    lvmVersionOn(node.executor).catch(() => undefined);
+    cluster.drbd(node.name).versions().catch(() => undefined);
+  }
+  if (guest !== null) lvmVersionOn(guest.executor).catch(() => undefined);
+  // No lvm shell on the node discovery and the first read lean on most: its start would compete with them.
+  for (const executor of [...cluster.nodes.slice(1).map((n) => n.executor), ...(guest === null ? [] : [guest.executor])]) options.lvm?.warm(executor);
   const lvmOf = (executor: Executor) => options.lvm?.runner(executor) ?? runnerOf(executor);
   const first = cluster.nodes[0]!;
   let resource: string;
   let tier2: GrowthTopology['tier2'] = null;
+  let definition: ResourceDefinition;
   if ('lv' in selector) {
     validateVgName(selector.lv.vg);
     validateLvName(selector.lv.lv);
-    // Both reads at once: the device under the LV and what DRBD runs here.
-    const [pvs, status] = await Promise.all([devicesUnderLv(first.executor, selector.lv).then((d) => d ?? pvsOfVg(cluster, selector.lv.vg, lvmOf)), cluster.drbd(first.name).statusAll()]);
+    // One round, not a chain: the device under the LV, and every resource's configuration
+    // (which one is ours is known only from the device).
+    const allConfigs = cluster.drbd(first.name).importAllConfigs();
+    allConfigs.catch(() => undefined); // a configuration the importer cannot read falls back below
+    const pvs = (await devicesUnderLv(first.executor, selector.lv)) ?? (await pvsOfVg(cluster, selector.lv.vg, lvmOf));
     if (pvs.length !== 1) {
       throw new ConfigError(`VG ${selector.lv.vg} has ${pvs.length} PVs (${pvs.join(', ') || 'none found on any node'}); a tier-2 VG for growth has exactly one, the DRBD device`);
     }
     const minor = drbdMinorOf(pvs[0]!);
     if (minor === null) throw new ConfigError(`the PV of VG ${selector.lv.vg} is ${pvs[0]}, not a DRBD device: nothing below it for hastor to grow`);
-    const found = status.resources.find((r) => r.devices.some((d) => d.minor === minor));
-    if (found?.name == null) throw new ConfigError(`no DRBD resource with minor ${minor} is up on ${first.name}`);
-    resource = found.name;
+    const onMinor = ((await allConfigs.catch(() => undefined)) ?? []).filter((d) => d.nodes.find((n) => n.name === first.name)?.volumes.some((v) => v.minor === minor));
+    if (onMinor.length === 1) {
+      // Every state read checks that the kernel runs this resource on this minor.
+      definition = onMinor[0]!;
+    } else {
+      // Another resource's configuration the importer refuses must not stop this growth: ask the kernel, dump ours alone.
+      const status = await cluster.drbd(first.name).statusAll();
+      const found = status.resources.find((r) => r.devices.some((d) => d.minor === minor));
+      if (found?.name == null) throw new ConfigError(`no DRBD resource with minor ${minor} is up on ${first.name}`);
+      definition = await cluster.drbd(first.name).importConfig(found.name);
+    }
+    resource = definition.name;
     tier2 = { vg: selector.lv.vg, lv: selector.lv.lv };
   } else {
     resource = selector.resource;
+    definition = await cluster.drbd(first.name).importConfig(resource);
   }
-  const definition = await cluster.drbd(first.name).importConfig(resource);
   const volume = definition.nodes.find((n) => n.name === first.name)?.volumes[0] ?? definition.nodes[0]?.volumes[0];
   if (volume === undefined) throw new ConfigError(`resource ${resource} has no volume`);
   const device = volume.device ?? `/dev/drbd${volume.minor}`;
@@ -115,19 +138,13 @@ export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthS
 }
 
 /**
- * The devices an active LV maps onto, from its device-mapper node in sysfs: two small
- * reads instead of an lvm command. Null when the LV is not active here (no device node).
+ * The devices an active LV maps onto, from its device-mapper node in sysfs: one small
+ * command instead of an lvm one. Null when the LV is not active here (no device node).
  * That its VG has no other PV is checked by every state read.
  */
 async function devicesUnderLv(executor: Executor, lv: LvRef): Promise<string[] | null> {
-  // By device numbers: /dev/mapper nodes are not always symlinks to dm-N (no udev).
-  const stat = await executor.run(['stat', '-L', '-c', '%t:%T', '--', `/dev/${lv.vg}/${lv.lv}`], { okExitCodes: [0, 1] });
-  const numbers = /^([0-9a-f]+):([0-9a-f]+)$/.exec(stat.stdout.trim());
-  if (stat.exitCode !== 0 || numbers === null) return null;
-  const dev = `${parseInt(numbers[1]!, 16)}:${parseInt(numbers[2]!, 16)}`;
-  const slaves = await executor.run(['ls', '-1', '--', `/sys/dev/block/${dev}/slaves`], { okExitCodes: [0, 2] });
-  const names = slaves.stdout.split('\n').filter((n) => n !== '');
-  return slaves.exitCode === 0 && names.length > 0 ? names.map((n) => `/dev/${n}`) : null;
+  const probe = await probeBlockDevice(executor, `/dev/${lv.vg}/${lv.lv}`);
+  return probe === null || probe.slaves.length === 0 ? null : probe.slaves.map((s) => `/dev/${s.kernelName}`);
 }
 
 /** PV device paths of a VG as the first node that sees it reports them. */
