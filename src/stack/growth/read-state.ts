@@ -13,7 +13,8 @@ import { readFullReport, type FullReportVg, type LogicalVolume, type PhysicalVol
 import { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
 import { lvmVersionOn } from '../../lvm/shared-vg.js';
-import { kernelNameOf, sysfsBlockBytes, sysfsDevBytes } from '../../sys/block-device.js';
+import { kernelNameOf, probeBlockDevice, sysfsBlockBytes, sysfsDevBytes, type BlockDeviceInfo } from '../../sys/block-device.js';
+import { dmName, lvPath } from '../../lvm/names.js';
 import type { Executor } from '../../sys/executor.js';
 import { fsGeometry, mountOf } from '../../sys/filesystem.js';
 import type { GrowthTopology } from './topology.js';
@@ -37,20 +38,25 @@ interface VgReports {
   problems: string[];
 }
 
-interface Tier2NodeRead {
-  node: string;
+/** Reads of tier 2 started before DRBD said where it is Primary: the metadata on one node, the LV's device on each. */
+interface Tier2Early {
+  metadataNode: string;
+  metadata: Promise<Tier2Metadata>;
+  devices: Map<string, Promise<BlockDeviceInfo | null>>;
+}
+
+interface Tier2Metadata {
   vg: VolumeGroup;
   pv: PhysicalVolume;
   lv: LogicalVolume | undefined;
-  deviceSizeBytes: bigint | null;
 }
 
 export interface GrowthReaderOptions {
   /**
-   * Read LVM through one persistent lvm shell per node (started after the node's first
-   * read, which forks, and ended by close()) instead of one lvm process per read. Default
-   * true; a node whose executor cannot keep a process, or where the shell does not start,
-   * reads fork-per-call.
+   * Read LVM through one persistent lvm shell per node (started by warmLvm(), or by
+   * discovery when it shares its pool; ended by close()) instead of one lvm process per
+   * read; until a node's shell is up, its reads fork. Default true; a node whose executor
+   * cannot keep a process, or where the shell does not start, reads fork-per-call.
    */
   lvmShell?: boolean;
   /** Runners shared with discovery (shells warmed there); the caller closes them. */
@@ -73,33 +79,41 @@ export class GrowthStateReader {
     this.lvmRunners = options.lvm ?? new LvmRunnerPool(options.lvmShell ?? true);
   }
 
+  /** Starts the lvm shell on every node and the guest where none runs (while they wait on a resync, say). */
+  warmLvm(): void {
+    const topo = this.topology;
+    for (const executor of [...topo.cluster.nodes.map((n) => n.executor), ...(topo.guest === null ? [] : [topo.guest.executor])]) this.lvmRunners.warm(executor);
+  }
+
   /** Ends the lvm shells this reader started (not a pool it was given); a later read starts them again. */
   async close(): Promise<void> {
     if (this.ownsRunners) await this.lvmRunners.close();
   }
 
   /**
-   * Every tier, all at once: tier 2 is read on every node while DRBD is read, and kept
-   * where DRBD turns out to be Primary (elsewhere the read may fail and is dropped).
+   * Every tier, all at once. Tier 2 is read while DRBD is read: its metadata, which every
+   * node shares, on the first node (where discovery found it), and its LV's device on every
+   * node; what DRBD then shows is not a Primary is dropped or read again on a Primary.
    */
   async read(): Promise<GrowthReading> {
     const topo = this.topology;
     const guestRead = topo.guest === null ? Promise.resolve(undefined) : this.readGuest();
-    // One lvm process per node for both VGs: in a slow VM an lvm start costs more than its report.
+    const metadataNode = this.tier2MetadataNode();
+    // One lvm process per node, for both VGs on the node that reads tier 2 (in a slow VM an
+    // lvm start costs more than its report). Tier 2 on one node only: two nodes taking a
+    // shared VG's lock at the same moment can make lvmlockd wait seconds for sanlock.
     const reports = new Map<string, Promise<VgReports>>();
     for (const t of topo.tier1) {
-      const vgs = topo.tier2 === null ? [t.vg] : [t.vg, topo.tier2.vg];
+      const vgs = topo.tier2 === null || t.node !== metadataNode ? [t.vg] : [t.vg, topo.tier2.vg];
       const report = this.fullReports(topo.cluster.node(t.node).executor, vgs, t.node);
       report.catch(() => undefined); // each reader below awaits it and decides
       reports.set(t.node, report);
     }
-    const early = new Map<string, Promise<Tier2NodeRead>>();
+    let early: Tier2Early | undefined;
     if (topo.tier2 !== null) {
-      for (const t of topo.tier1) {
-        const read = this.readTier2Node(t.node, reports.get(t.node));
-        read.catch(() => undefined); // awaited below only where DRBD is Primary
-        early.set(t.node, read);
-      }
+      const metadata = this.readTier2Metadata(metadataNode, reports.get(metadataNode));
+      metadata.catch(() => undefined); // awaited below only if DRBD is Primary there
+      early = { metadataNode, metadata, devices: new Map(topo.tier1.map((t) => [t.node, this.probeTier2Device(t.node)])) };
     }
     const [tier1Reads, drbd] = await Promise.all([Promise.all(topo.tier1.map((t) => this.readTier1(t, reports.get(t.node)).catch(unreachableOr))), this.readDrbd()]);
     const tier1 = tier1Reads.filter((t): t is Tier1NodeState => t !== null);
@@ -274,11 +288,20 @@ export class GrowthStateReader {
   private async readDrbd(withProgress = true): Promise<{ state: GrowthState['drbd']; sync: DrbdSyncView[] }> {
     const topo = this.topology;
     const kernelName = `drbd${topo.minor}`;
+    // Discovery took the minor from this node's configuration.
+    const discoveredOn = topo.cluster.nodes[0]?.name;
     const per = await Promise.all(
       topo.tier1.map(async (t) => {
         const drbd: DrbdNode = topo.cluster.drbd(t.node);
         try {
-          const [status, size] = await Promise.all([drbd.status(topo.resource), sysfsBlockBytes(drbd.executor, kernelName).catch(() => null)]);
+          const status = await drbd.status(topo.resource);
+          if (t.node === discoveredOn && status !== null && status.devices.length > 0 && !status.devices.some((d) => d.minor === topo.minor)) {
+            throw new ConfigError(
+              `${t.node}: DRBD runs ${topo.resource} on minor ${status.devices.map((d) => d.minor).join(', ')}, but its configuration says minor ${topo.minor}; apply the configuration (drbdadm adjust) before growing`,
+            );
+          }
+          // events2's statistics carry the size; sysfs is one more command, for when they do not.
+          const size = status?.devices[0]?.sizeBytes ?? (await sysfsBlockBytes(drbd.executor, kernelName).catch(() => null));
           return { node: t.node, status, size, unreachable: undefined };
         } catch (error) {
           unreachableOr(error);
@@ -308,45 +331,71 @@ export class GrowthStateReader {
     };
   }
 
-  /** One node's view of the tier-2 VG, PV and LV, with its active device's size. */
-  private async readTier2Node(node: string, reports?: Promise<VgReports>): Promise<Tier2NodeRead> {
+  /** The node that reads tier 2's metadata: discovery's node when it backs DRBD, else the first that does. */
+  private tier2MetadataNode(): string {
+    const topo = this.topology;
+    const first = topo.cluster.nodes[0]?.name;
+    return topo.tier1.find((t) => t.node === first)?.node ?? topo.tier1[0]!.node;
+  }
+
+  /** The tier-2 VG, its one PV and the LV, from one node's report (the metadata every node shares). */
+  private async readTier2Metadata(node: string, reports?: Promise<VgReports>): Promise<Tier2Metadata> {
     const topo = this.topology;
     const t2 = topo.tier2!;
-    const executor = topo.cluster.node(node).executor;
-    const report = await this.fullReport(executor, t2.vg, node, reports);
-    const vg = report.vg;
+    const report = await this.fullReport(topo.cluster.node(node).executor, t2.vg, node, reports);
     const pv = report.pvs.find((p) => p.name === topo.device);
     const lv = t2.lv === null ? undefined : report.lvs.find((l) => l.name === t2.lv);
     if (pv === undefined || report.pvs.length !== 1) {
       throw new ConfigError(`${node}: a tier-2 VG for growth has exactly one PV, the DRBD device ${topo.device}; ${t2.vg} has ${report.pvs.map((p) => p.name).join(', ') || 'none'}`);
     }
     if (t2.lv !== null && lv === undefined) throw new ConfigError(`${node}: tier-2 LV ${t2.vg}/${t2.lv} not found`);
-    const active = lv !== undefined && lv.active !== false && lv.kernelMajor !== null && lv.kernelMinor !== null;
-    const deviceSizeBytes = active ? await sysfsDevBytes(executor, lv.kernelMajor!, lv.kernelMinor!) : null;
-    return { node, vg, pv, lv, deviceSizeBytes };
+    return { vg: report.vg, pv, lv };
+  }
+
+  /**
+   * The tier-2 LV's device-mapper device on a node, null where it is not active: from sysfs,
+   * no lvm command. Its numbers are kept for the size checks after the LV's steps.
+   */
+  private async probeTier2Device(node: string): Promise<BlockDeviceInfo | null> {
+    const t2 = this.topology.tier2;
+    if (t2 === null || t2.lv === null) return null;
+    const ref = { vg: t2.vg, lv: t2.lv };
+    const device = await probeBlockDevice(this.topology.cluster.node(node).executor, `/dev/${lvPath(ref)}`).catch(unreachableOr);
+    // A /dev node left behind for another device is not this LV.
+    if (device === null || device.dmName !== dmName(ref)) return null;
+    this.lvDevices.set(`${node}:${t2.vg}/${t2.lv}`, { major: device.major, minor: device.minor });
+    return device;
   }
 
   /** Tier 2 as the DRBD Primaries see it (a Secondary's device cannot be opened on 8.4). */
-  private async readTier2(primaries: string[], early?: Map<string, Promise<Tier2NodeRead>>): Promise<Tier2State> {
+  private async readTier2(primaries: string[], early?: Tier2Early): Promise<Tier2State> {
     const topo = this.topology;
     const t2 = topo.tier2!;
     if (primaries.length === 0) throw new ConfigError(`DRBD ${topo.resource} is Primary nowhere, so the tier-2 VG ${t2.vg} on ${topo.device} cannot be read or grown`);
-    const reads = await Promise.all(primaries.map((node) => early?.get(node) ?? this.readTier2Node(node)));
-    const first = reads[0]!;
+    const metadataNode = early !== undefined && primaries.includes(early.metadataNode) ? early.metadataNode : primaries[0]!;
+    const [meta, devices] = await Promise.all([
+      early?.metadataNode === metadataNode ? early.metadata : this.readTier2Metadata(metadataNode),
+      Promise.all(primaries.map(async (node) => ({ node, device: await (early?.devices.get(node) ?? this.probeTier2Device(node)) }))),
+    ]);
     const view: Tier2State = {
-      vg: { name: first.vg.name, extentBytes: first.vg.extentSizeBytes, sizeBytes: first.vg.sizeBytes, freeBytes: first.vg.freeBytes, peStartBytes: first.pv.dataStartBytes },
+      vg: { name: meta.vg.name, extentBytes: meta.vg.extentSizeBytes, sizeBytes: meta.vg.sizeBytes, freeBytes: meta.vg.freeBytes, peStartBytes: meta.pv.dataStartBytes },
     };
-    if (first.lv !== undefined) {
-      const active = reads.filter((r) => r.deviceSizeBytes !== null);
+    if (meta.lv !== undefined) {
+      const active = devices.filter((d): d is { node: string; device: BlockDeviceInfo } => d.device !== null);
+      // The report and sysfs must agree where both look: a wrong "inactive" would plan the LV's steps without its lock option.
+      const seen = (meta.lv.activeLocally ?? meta.lv.active) === true;
+      if (seen && !active.some((a) => a.node === metadataNode)) {
+        throw new ConfigError(`${metadataNode}: lvm reports ${t2.vg}/${t2.lv} active, but no device-mapper device ${dmName({ vg: t2.vg, lv: meta.lv.name })} was found for /dev/${t2.vg}/${meta.lv.name}`);
+      }
       // Active on one node only: under lvmlockd only lvmlockd knows whether that activation is shared.
-      const only = active.length === 1 && first.vg.shared ? active[0]! : null;
-      const lockMode = only === null ? null : await lvLockModeOn(topo.cluster.node(only.node).executor, only.vg.name, first.lv.uuid);
-      const shared = active.length > 1 || lockMode === 'sh' || (first.vg.clustered && first.lv.activeExclusively === false);
+      const only = active.length === 1 && meta.vg.shared ? active[0]! : null;
+      const lockMode = only === null ? null : await lvLockModeOn(topo.cluster.node(only.node).executor, meta.vg.name, meta.lv.uuid);
+      const shared = active.length > 1 || lockMode === 'sh' || (meta.vg.clustered && meta.lv.activeExclusively === false);
       view.lv = {
-        name: first.lv.name,
-        sizeBytes: first.lv.sizeBytes,
+        name: meta.lv.name,
+        sizeBytes: meta.lv.sizeBytes,
         activation: shared ? 'shared' : 'exclusive',
-        activeOn: active.map((r) => ({ node: r.node, deviceSizeBytes: r.deviceSizeBytes! })),
+        activeOn: active.map((a) => ({ node: a.node, deviceSizeBytes: a.device.sizeBytes })),
       };
     }
     return view;
@@ -365,17 +414,25 @@ export class GrowthStateReader {
       return { type, mountpoint: mount.target, sizeBytes: geometry.sizeBytes };
     });
     mounted.catch(() => undefined); // awaited below, after the report's own checks
+    // The disk under the LV, with its size and sysfs path, at once with the report.
+    const probe = probeBlockDevice(executor, lvPath).catch(() => null);
     const report = await this.fullReport(executor, g.vg, g.node);
     const vg = report.vg;
     const lv = report.lvs.find((l) => l.name === g.lv);
     if (lv === undefined) throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} not found`);
     if (report.pvs.length !== 1) throw new ConfigError(`guest ${g.node}: VG ${g.vg} has ${report.pvs.length} PVs; hastor grows a guest VG whose only PV is the disk`);
     const pv = report.pvs[0]!;
-    const kernelName = await kernelNameOf(executor, pv.name);
-    const [diskBytes, sysPath] = await Promise.all([
-      sysfsBlockBytes(executor, kernelName),
-      executor.run(['readlink', '-f', '--', `/sys/class/block/${kernelName}`]).then((r) => r.stdout.trim()),
-    ]);
+    const slaves = (await probe)?.slaves ?? [];
+    // The probe's disk is the PV when lvm names it by its kernel name; a PV named by a symlink is resolved here.
+    const disk = slaves.length === 1 && `/dev/${slaves[0]!.kernelName}` === pv.name ? slaves[0]! : null;
+    const kernelName = disk?.kernelName ?? (await kernelNameOf(executor, pv.name));
+    const [diskBytes, sysPath] =
+      disk !== null
+        ? [disk.sizeBytes, disk.sysPath]
+        : await Promise.all([
+            sysfsBlockBytes(executor, kernelName),
+            executor.run(['readlink', '-f', '--', `/sys/class/block/${kernelName}`]).then((r) => r.stdout.trim()),
+          ]);
     const transport = /\/session\d+\//.test(sysPath) ? 'iscsi' : /\/host\d+\/target/.test(sysPath) ? 'scsi' : null;
     if (transport === null) throw new ConfigError(`guest ${g.node}: disk ${pv.name} (${sysPath}) is neither SCSI nor iSCSI; hastor does not know how to rescan it`);
     const fs = await mounted;
