@@ -8,7 +8,6 @@ import type { RunOptions } from '../sys/local-exec.js';
 import { execThrough, LvmShell, type LvmCommandResult, type LvmRunOptions, type LvmRunner, type LvmShellOptions } from './lvm-shell.js';
 import type { LvmExec } from './report.js';
 
-
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Fork-per-call through an Executor, as root. argv[0] may be "lvm" or a command ("lvs"). */
@@ -48,9 +47,14 @@ export interface LvmRunnerOptions {
    * than a fork (a shell start is a fork and more), the later ones a shell command.
    */
   background?: boolean;
+  /** With background: false leaves the start to warmNow() alone (the caller knows when the node is idle). */
+  warmAfterFirstCommand?: boolean;
 }
 
-/** Fork-per-call until the shell, started in the background after the first command, is up; then the shell. */
+/**
+ * Fork-per-call until the shell, started in the background (after the first command, or
+ * when warmNow() says), is up; then the shell.
+ */
 export class WarmingLvmRunner implements LvmRunner {
   readonly node: string;
   readonly exec: LvmExec;
@@ -60,6 +64,7 @@ export class WarmingLvmRunner implements LvmRunner {
   constructor(
     private readonly fork: ExecutorLvmRunner,
     readonly shell: LvmShell,
+    private readonly warmAfterFirstCommand = true,
   ) {
     this.node = fork.node;
     this.exec = execThrough(this);
@@ -73,7 +78,7 @@ export class WarmingLvmRunner implements LvmRunner {
     try {
       return await this.fork.run(argv, options);
     } finally {
-      this.warmNow();
+      if (this.warmAfterFirstCommand) this.warmNow();
     }
   }
 
@@ -102,12 +107,13 @@ export function lvmRunnerFor(executor: Executor, options: LvmRunnerOptions = {})
   if (wanted === false || executor.spawn === undefined) return new ExecutorLvmRunner(executor);
   const fork = new ExecutorLvmRunner(executor);
   const shell = new LvmShell({ executor, fallback: fork.exec, ...(wanted === true ? {} : wanted) });
-  return options.background === true ? new WarmingLvmRunner(fork, shell) : shell;
+  return options.background === true ? new WarmingLvmRunner(fork, shell, options.warmAfterFirstCommand ?? true) : shell;
 }
 
 /**
- * One runner per node for a job of several steps (a growth): shells started ahead with
- * warm() while other work runs, shared by every reader, closed together.
+ * One runner per node for a job of several steps (a growth): shells started with warm()
+ * while the node is otherwise idle (an lvm start is CPU the node's other commands lack),
+ * shared by every reader, closed together. A node not warmed reads fork-per-call.
  */
 export class LvmRunnerPool {
   private readonly runners = new Map<Executor, LvmRunner>();
@@ -118,13 +124,13 @@ export class LvmRunnerPool {
   runner(executor: Executor): LvmRunner {
     let runner = this.runners.get(executor);
     if (runner === undefined) {
-      runner = lvmRunnerFor(executor, { shell: this.shell, background: true });
+      runner = lvmRunnerFor(executor, { shell: this.shell, background: true, warmAfterFirstCommand: false });
       this.runners.set(executor, runner);
     }
     return runner;
   }
 
-  /** Starts the node's lvm shell in the background (no-op for fork-per-call). */
+  /** Starts the node's lvm shell in the background (no-op for fork-per-call, or when started). */
   warm(executor: Executor): void {
     const runner = this.runner(executor);
     if (runner instanceof WarmingLvmRunner) runner.warmNow();

@@ -517,17 +517,29 @@ export class LvmShell implements LvmRunner {
     return this.version;
   }
 
-  private async writeProfile(format: 'json' | 'json_std'): Promise<void> {
+  private profilePath(): string {
+    return join(this.options.profileDir ?? DEFAULT_LVM_PROFILE_DIR, `${this.options.profileName ?? LVM_SHELL_PROFILE_NAME}.profile`);
+  }
+
+  /** The profile as the node has it now (null: none), read unless this process already saw it right there. */
+  private readRemoteProfile(): Promise<string | null> | null {
+    const executor = this.options.executor;
+    if (executor === undefined || profilesChecked.has(executor)) return null;
+    return executor.readFile(this.profilePath(), { root: true }).catch(() => null);
+  }
+
+  /** `onNode`: the profile's read started while the version was read (null: read it here if needed). */
+  private async writeProfile(format: 'json' | 'json_std', onNode: Promise<string | null> | null = null): Promise<void> {
     const dir = this.options.profileDir ?? DEFAULT_LVM_PROFILE_DIR;
-    const path = join(dir, `${this.options.profileName ?? LVM_SHELL_PROFILE_NAME}.profile`);
+    const path = this.profilePath();
     const text = lvmShellProfile(format);
     const executor = this.options.executor;
     if (executor !== undefined) {
       // Checked once per node and path for this process: a remote read costs a round trip.
       const key = `${path}\n${text}`;
       if (profilesChecked.get(executor)?.has(key)) return;
-      const current = await executor.readFile(path, { root: true }).catch(() => null);
-      if (current !== text) await executor.writeFile(path, text, { root: true });
+      const found = await (onNode ?? executor.readFile(path, { root: true }).catch(() => null));
+      if (found !== text) await executor.writeFile(path, text, { root: true });
       profilesChecked.set(executor, (profilesChecked.get(executor) ?? new Set<string>()).add(key));
       return;
     }
@@ -544,12 +556,14 @@ export class LvmShell implements LvmRunner {
     if (this.proc !== null && !this.proc.exited) return true;
     this.proc = null;
     try {
+      // The profile's text depends on the version, but reading what is there does not: both at once.
+      const profile = this.readRemoteProfile();
       const version = await this.detectVersion();
       if (!version.features.commandLog) {
         this.forkOnly = `lvm2 ${version.lvm} has no command log report (needs 2.02.158)`;
         return false;
       }
-      await this.writeProfile(atLeast(version, '2.03.17') ? 'json_std' : 'json');
+      await this.writeProfile(atLeast(version, '2.03.17') ? 'json_std' : 'json', profile);
       this.proc = await this.start();
       this.failuresInARow = 0;
       return true;

@@ -579,7 +579,7 @@ describe('LvmShell through an executor (a remote node)', () => {
     await never.close();
   });
 
-  it('a pool warms a node ahead: the first command waits for the start under way instead of forking; one runner per node', async () => {
+  it('a pool warms a node ahead: the first command waits for the start under way instead of forking; a node not warmed forks; one runner per node', async () => {
     const env = { FAKE_LOG: logFile, FAKE_PROFILE_DIR: profileDir, FAKE_REPLIES: join(dir, 'replies.json') };
     class Node extends RecordingSpawnExecutor {
       readonly forks: string[][] = [];
@@ -597,6 +597,13 @@ describe('LvmShell through an executor (a remote node)', () => {
     expect(lvs.items.map((l) => l.name)).toEqual(['r0_disk', 'r1_disk']);
     expect(node.forks).toEqual([]);
     expect(node.spawns).toHaveLength(1);
+    // A node the pool was not asked to warm forks, and no read starts its shell behind the caller's back.
+    const cold = new Node();
+    const coldRunner = pool.runner(cold);
+    await coldRunner.run(['vgs']);
+    await coldRunner.run(['lvs']);
+    expect(cold.forks).toEqual([['vgs'], ['lvs']]);
+    expect(cold.spawns).toHaveLength(0);
     await pool.close();
     // Without the shell: the same pool hands out fork-per-call runners, and warm() does nothing.
     const forkOnly = new LvmRunnerPool(false);
