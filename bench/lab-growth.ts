@@ -1,6 +1,7 @@
 /**
  * `npm run bench:lab` (third part): a guest disk grown through all three tiers,
- * by `grow()` (reads every tier, plans, runs, re-reads each tier after its step),
+ * by `grow()` as a new `hastor grow` process runs it (names checked, topology discovered,
+ * every tier read, planned, run, each tier re-read after its step),
  * by `grow()` reading LVM fork-per-call instead of through its lvm shells, and by a
  * plain script of the same commands run the same way (through the lab agent, one
  * after another, waiting for the resync on /proc/drbd), in rotating rounds on one stack. Prints a table and writes
@@ -12,6 +13,8 @@ import { discoverGrowthTopology } from '../src/stack/growth/topology.js';
 import { LvmRunnerPool } from '../src/lvm/executor-runner.js';
 import { buildGuest, buildSharedTier2, buildTier1AndDrbd, connectGrowthLab, GUEST_DATA_LV, GUEST_LV, GUEST_VG, MiB, SHARED_VG, VG, type GrowthStack } from '../test/lab/growth-scenario.js';
 import { attachLab, startLab } from '../test/lab/harness/lab.js';
+import { LabExecutor, type LabExecutorCall } from '../test/lab/harness/lab-executor.js';
+import { Cluster } from '../src/stack/cluster.js';
 import { saveResult } from './machine.js';
 
 // Two sizes of growth: a small one, where hastor's reads are most of the extra time, and a
@@ -29,9 +32,17 @@ async function hastorRound(stack: GrowthStack, to: bigint, lvmShell = true): Pro
   const firstCall = stack.calls.length;
   const marks: string[] = [];
   const at = () => ((performance.now() - started) / 1000).toFixed(2);
-  // As `hastor grow` does it: one pool of lvm runners, warmed while discovery reads.
+  // As a new `hastor grow` process does it: executors that have learnt nothing yet (lvm and DRBD
+  // versions, the lvm shell's profile), the node names checked, then one pool of lvm runners
+  // warmed while discovery reads.
+  const onCall = (c: LabExecutorCall) => stack.calls.push(c);
+  const [e1, e2, e3] = [stack.node1, stack.node2, stack.node3].map((n) => new LabExecutor(n, { onCall }));
+  const cluster = await Cluster.connect([
+    { name: 'node1', executor: e1! },
+    { name: 'node2', executor: e2! },
+  ]);
   const lvm = new LvmRunnerPool(lvmShell);
-  const topology = await discoverGrowthTopology(stack.cluster, { lv: { vg: SHARED_VG, lv: GUEST_LV } }, { node: 'node3', executor: stack.e3, vg: GUEST_VG, lv: GUEST_DATA_LV }, { lvm });
+  const topology = await discoverGrowthTopology(cluster, { lv: { vg: SHARED_VG, lv: GUEST_LV } }, { node: 'node3', executor: e3!, vg: GUEST_VG, lv: GUEST_DATA_LV }, { lvm });
   marks.push(`discovered ${at()}`);
   await grow(topology, { kind: 'guest-disk', sizeBytes: to }, {
     lockDir: null,
@@ -55,7 +66,9 @@ async function hastorRound(stack: GrowthStack, to: bigint, lvmShell = true): Pro
   // What the lab executor ran, by command, with the time spent in each.
   const byCommand = new Map<string, { n: number; ms: number }>();
   for (const c of stack.calls.slice(firstCall)) {
-    const key = c.argv.slice(0, c.argv[0] === 'lvm' || c.argv[0] === 'drbdsetup' || c.argv[0] === 'drbdadm' ? 2 : 1).join(' ');
+    // A shell's command comes as one line: split it the same way.
+    const words = c.argv.join(' ').split(' ');
+    const key = words.slice(0, words[0] === 'lvm' || words[0] === 'drbdsetup' || words[0] === 'drbdadm' ? 2 : 1).join(' ');
     const v = byCommand.get(key) ?? { n: 0, ms: 0 };
     byCommand.set(key, { n: v.n + 1, ms: v.ms + c.durationMs });
   }
@@ -66,8 +79,17 @@ async function hastorRound(stack: GrowthStack, to: bigint, lvmShell = true): Pro
 
 /** What an operator's script does: the commands in order, a resync wait, no reads, no checks. */
 async function scriptRound(stack: GrowthStack, to: bigint, stepMiB: bigint): Promise<number> {
-  const { node1, node2, node3 } = stack;
   const started = performance.now();
+  // With BENCH_GROWTH_TRACE, each command with its start and end, as for hastor's rounds.
+  const traced = (node: GrowthStack['node1']) => ({
+    execOk: async (argv: string[]) => {
+      const from = performance.now();
+      const result = await node.execOk(argv);
+      if (process.env['BENCH_GROWTH_TRACE'] === '1') console.log(`  ${((from - started) / 1000).toFixed(2)}..${((performance.now() - started) / 1000).toFixed(2)} ${node.name} ${argv.join(' ').slice(0, 90)}`);
+      return result;
+    },
+  });
+  const [node1, node2, node3] = [traced(stack.node1), traced(stack.node2), traced(stack.node3)];
   // The step the guest disk gains plus 4 MiB: room for DRBD's meta data and extent rounding.
   const tier1 = `+${stepMiB + 4n}m`;
   await node1.execOk(['lvextend', '-L', tier1, `${VG}/r0_disk`]);
