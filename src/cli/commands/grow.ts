@@ -5,11 +5,11 @@ import {
   discoverGrowthTopology,
   grow,
   LvmRunnerPool,
-  readGrowthState,
   type GrowResult,
   type GrowthPlan,
   type GrowthProgress,
   type GrowthSelector,
+  type GrowthIncrement,
   type GrowthTarget,
   type GuestTopology,
 } from '../../index.js';
@@ -71,13 +71,11 @@ export function growCommand(context: CliContext): Command {
       try {
         const topology = await discoverGrowthTopology(loaded.cluster, selector, guest, { lvm });
 
-        let target: GrowthTarget;
+        // +SIZE: added to what grow's first read shows (no read of its own); the dry run's
+        // absolute target is what a confirmed run then grows to.
+        let target: GrowthTarget | GrowthIncrement;
         if (size.relative) {
-          // +SIZE: relative to what the first read shows.
-          const { state } = await readGrowthState(topology, { lvm });
-          const current = 'lv' in selector ? state.tier2?.lv?.sizeBytes : state.drbd.sizeBytes;
-          if (current === undefined || current === 0n) context.usageError('+SIZE needs the current size, which could not be read; give an absolute size');
-          target = 'lv' in selector ? { kind: 'guest-disk', sizeBytes: current + size.bytes } : { kind: 'drbd', sizeBytes: current + size.bytes };
+          target = 'lv' in selector ? { kind: 'guest-disk', addBytes: size.bytes } : { kind: 'drbd', addBytes: size.bytes };
         } else {
           target = 'lv' in selector ? { kind: 'guest-disk', sizeBytes: size.bytes } : { kind: 'drbd', sizeBytes: size.bytes };
         }
@@ -94,6 +92,7 @@ export function growCommand(context: CliContext): Command {
           }
           if (!json) context.out(renderPlan(plan.plan, false, false));
           await confirm(context);
+          target = plan.target;
         }
         const progress = new GrowProgressView(context, json);
         const result = await grow(topology, target, {
@@ -162,6 +161,7 @@ function resultJson(result: GrowResult): unknown {
   const s = result.state;
   return {
     dryRun: result.dryRun,
+    target: { kind: result.target.kind, sizeBytes: num(result.target.sizeBytes) },
     alreadyDone: result.alreadyDone,
     durationMs: result.durationMs,
     plan: {

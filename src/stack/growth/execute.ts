@@ -16,7 +16,8 @@ import { lockFile, type FileLock } from '../../sys/flock.js';
 import { planGrowth, type PlanGrowthOptions } from './plan.js';
 import { GrowthStateReader, type DrbdSyncView, type GrowthReading } from './read-state.js';
 import type { GrowthTopology } from './topology.js';
-import type { GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
+import { ConfigError } from '../../errors.js';
+import type { GrowthIncrement, GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
 
 export type GrowthProgress =
   | { type: 'plan'; plan: GrowthPlan; dryRun: boolean }
@@ -62,6 +63,8 @@ export interface RanStep {
 
 export interface GrowResult {
   dryRun: boolean;
+  /** The target as planned: an increment made absolute against the first read. */
+  target: GrowthTarget;
   /** The plan made from the state at the start (what a dry run shows). */
   plan: GrowthPlan;
   ran: RanStep[];
@@ -83,7 +86,26 @@ export class GrowthVerifyError extends HastorError {
   }
 }
 
-export async function grow(topology: GrowthTopology, target: GrowthTarget, options: GrowOptions = {}): Promise<GrowResult> {
+/**
+ * An increment as an absolute target: added to the guest disk's (tier-2 LV's) size, or to
+ * DRBD's usable size, as the state shows them.
+ */
+export function resolveGrowthTarget(target: GrowthTarget | GrowthIncrement, state: GrowthState): GrowthTarget {
+  if ('sizeBytes' in target) return target;
+  if (target.kind === 'drbd') {
+    if (state.drbd.sizeBytes === 0n) throw new ConfigError(`DRBD ${state.drbd.resource}'s size could not be read, so it cannot grow by an amount; give an absolute size`);
+    return { kind: 'drbd', sizeBytes: state.drbd.sizeBytes + target.addBytes };
+  }
+  const lv = state.tier2?.lv;
+  if (lv === undefined) throw new ConfigError('the guest disk (tier-2 LV) could not be read, so it cannot grow by an amount; give an absolute size');
+  return { kind: 'guest-disk', sizeBytes: lv.sizeBytes + target.addBytes, ...(target.lowerTiers === undefined ? {} : { lowerTiers: target.lowerTiers }) };
+}
+
+/**
+ * Grows to `target`; an increment is added to the size the first read shows (a second run
+ * after a crash would add it again: pass the result's absolute `target` to resume).
+ */
+export async function grow(topology: GrowthTopology, target: GrowthTarget | GrowthIncrement, options: GrowOptions = {}): Promise<GrowResult> {
   const started = Date.now();
   const reader = new GrowthStateReader(topology, {
     ...(options.lvmShell === undefined ? {} : { lvmShell: options.lvmShell }),
@@ -96,7 +118,7 @@ export async function grow(topology: GrowthTopology, target: GrowthTarget, optio
   }
 }
 
-async function growWith(reader: GrowthStateReader, target: GrowthTarget, options: GrowOptions, started: number): Promise<GrowResult> {
+async function growWith(reader: GrowthStateReader, requested: GrowthTarget | GrowthIncrement, options: GrowOptions, started: number): Promise<GrowResult> {
   const topology = reader.topology;
   const emit = async (event: GrowthProgress): Promise<void> => {
     await options.onProgress?.(event);
@@ -106,14 +128,16 @@ async function growWith(reader: GrowthStateReader, target: GrowthTarget, options
 
   if (options.dryRun === true) {
     const { state } = await reader.read();
+    const target = resolveGrowthTarget(requested, state);
     const plan = planGrowth(state, target, planOptions);
     await emit({ type: 'plan', plan, dryRun: true });
-    return { dryRun: true, plan, ran: [], state, alreadyDone: plan.steps.length === 0, durationMs: Date.now() - started };
+    return { dryRun: true, target, plan, ran: [], state, alreadyDone: plan.steps.length === 0, durationMs: Date.now() - started };
   }
 
   const lock = await takeGrowLock(topology.resource, options);
   try {
     let reading = await reader.read();
+    const target = resolveGrowthTarget(requested, reading.state);
     const plan = planGrowth(reading.state, target, planOptions);
     await emit({ type: 'plan', plan, dryRun: false });
     const ran: RanStep[] = [];
@@ -162,7 +186,7 @@ async function growWith(reader: GrowthStateReader, target: GrowthTarget, options
     if (left.length > 0) {
       throw new GrowthVerifyError(`growth ended but the state still needs: ${left.map((s) => s.id).join(', ')}`, left[0]!.id, reading.state);
     }
-    return { dryRun: false, plan, ran, state: reading.state, alreadyDone: plan.steps.length === 0, durationMs: Date.now() - started };
+    return { dryRun: false, target, plan, ran, state: reading.state, alreadyDone: plan.steps.length === 0, durationMs: Date.now() - started };
   } finally {
     lock?.release();
   }

@@ -82,6 +82,9 @@ export type GrowthTarget =
   /** New absolute usable size of the DRBD device. */
   | { kind: 'drbd'; sizeBytes: bigint };
 
+/** A target as an amount to add to the current size (`--to +SIZE`), made absolute by grow()'s first read. */
+export type GrowthIncrement = { kind: 'guest-disk'; addBytes: bigint; lowerTiers?: 'grow' | 'keep' } | { kind: 'drbd'; addBytes: bigint };
+
 export type Tier = 1 | 'drbd' | 2 | 3;
 
 export interface GrowthStep {

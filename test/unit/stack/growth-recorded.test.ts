@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SafetyError } from '../../../src/errors.js';
+import { ConfigError, SafetyError } from '../../../src/errors.js';
+import { resolveGrowthTarget } from '../../../src/stack/growth/execute.js';
 import { drbdUsableBytes, planGrowth } from '../../../src/stack/growth/plan.js';
 import type { GrowthState } from '../../../src/stack/growth/types.js';
 
@@ -78,5 +79,22 @@ describe('planGrowth on recorded lab states', () => {
     expect(plan.steps[0]).toMatchObject({ id: 'tier1-lvextend@node2', argv: ['lvextend', '-L', `${node1.lv.sizeBytes}b`, 'vg_lab/r0_disk'] });
     expect(plan.steps.map((s) => s.id)).not.toContain('tier1-lvextend@node1');
     expect(plan.steps).toHaveLength(9);
+  });
+});
+
+describe('resolveGrowthTarget on the recorded state', () => {
+  const before = recorded('state-before.json');
+
+  it('adds an increment to the guest disk or to DRBD as read, and keeps an absolute target as given', () => {
+    const lv = before.tier2!.lv!.sizeBytes;
+    expect(resolveGrowthTarget({ kind: 'guest-disk', addBytes: 32n << 20n, lowerTiers: 'keep' }, before)).toEqual({ kind: 'guest-disk', sizeBytes: lv + (32n << 20n), lowerTiers: 'keep' });
+    expect(resolveGrowthTarget({ kind: 'drbd', addBytes: 1n << 20n }, before)).toEqual({ kind: 'drbd', sizeBytes: before.drbd.sizeBytes + (1n << 20n) });
+    expect(resolveGrowthTarget({ kind: 'drbd', sizeBytes: 5n }, before)).toEqual({ kind: 'drbd', sizeBytes: 5n });
+  });
+
+  it('refuses an increment of a size it could not read', () => {
+    const { tier2: _dropped, ...noTier2 } = before;
+    expect(() => resolveGrowthTarget({ kind: 'guest-disk', addBytes: 1n }, noTier2)).toThrow(ConfigError);
+    expect(() => resolveGrowthTarget({ kind: 'drbd', addBytes: 1n }, { ...before, drbd: { ...before.drbd, sizeBytes: 0n } })).toThrow(/give an absolute size/);
   });
 });
