@@ -408,6 +408,9 @@ hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan
     // +SIZE is relative to what the LV is now.
     const relative = await hastor([...growArgs('+32M'), '--dry-run', '--json']);
     expect(relative.exitCode, relative.stderr).toBe(0);
-    expect((JSON.parse(relative.stdout) as { plan: { sizes: { tier2LvBytes: number } } }).plan.sizes.tier2LvBytes).toBe(384 * 1024 * 1024);
+    const planned = JSON.parse(relative.stdout) as { target: { kind: string; sizeBytes: number }; plan: { sizes: { tier2LvBytes: number } } };
+    expect(planned.plan.sizes.tier2LvBytes).toBe(384 * 1024 * 1024);
+    // The increment made absolute by the growth's own read: what to pass to resume it.
+    expect(planned.target).toEqual({ kind: 'guest-disk', sizeBytes: 384 * 1024 * 1024 });
   });
 });
