@@ -42,19 +42,14 @@ export interface LvmRunnerOptions {
    */
   shell?: boolean | LvmShellOptions;
   /**
-   * With the shell: start it in the background once the first command is done, and run
-   * commands as their own processes until it is up. The first command then costs no more
-   * than a fork (a shell start is a fork and more), the later ones a shell command.
+   * With the shell: run commands as their own processes until the caller starts the shell in
+   * the background (WarmingLvmRunner.warmNow(), when the node is otherwise idle: a shell start
+   * is a fork and more) and it is up; then through the shell.
    */
   background?: boolean;
-  /** With background: false leaves the start to warmNow() alone (the caller knows when the node is idle). */
-  warmAfterFirstCommand?: boolean;
 }
 
-/**
- * Fork-per-call until the shell, started in the background (after the first command, or
- * when warmNow() says), is up; then the shell.
- */
+/** Fork-per-call until the shell, started in the background by warmNow(), is up; then the shell. */
 export class WarmingLvmRunner implements LvmRunner {
   readonly node: string;
   readonly exec: LvmExec;
@@ -64,7 +59,6 @@ export class WarmingLvmRunner implements LvmRunner {
   constructor(
     private readonly fork: ExecutorLvmRunner,
     readonly shell: LvmShell,
-    private readonly warmAfterFirstCommand = true,
   ) {
     this.node = fork.node;
     this.exec = execThrough(this);
@@ -75,11 +69,7 @@ export class WarmingLvmRunner implements LvmRunner {
     if (this.starting !== null) await this.starting;
     // Once up, the shell restarts itself when needed, or falls back to forks on its own.
     if (this.up) return this.shell.run(argv, options);
-    try {
-      return await this.fork.run(argv, options);
-    } finally {
-      if (this.warmAfterFirstCommand) this.warmNow();
-    }
+    return this.fork.run(argv, options);
   }
 
   /** Starts the shell in the background now (once). */
@@ -107,7 +97,7 @@ export function lvmRunnerFor(executor: Executor, options: LvmRunnerOptions = {})
   if (wanted === false || executor.spawn === undefined) return new ExecutorLvmRunner(executor);
   const fork = new ExecutorLvmRunner(executor);
   const shell = new LvmShell({ executor, fallback: fork.exec, ...(wanted === true ? {} : wanted) });
-  return options.background === true ? new WarmingLvmRunner(fork, shell, options.warmAfterFirstCommand ?? true) : shell;
+  return options.background === true ? new WarmingLvmRunner(fork, shell) : shell;
 }
 
 /**
@@ -124,7 +114,7 @@ export class LvmRunnerPool {
   runner(executor: Executor): LvmRunner {
     let runner = this.runners.get(executor);
     if (runner === undefined) {
-      runner = lvmRunnerFor(executor, { shell: this.shell, background: true, warmAfterFirstCommand: false });
+      runner = lvmRunnerFor(executor, { shell: this.shell, background: true });
       this.runners.set(executor, runner);
     }
     return runner;

@@ -27,15 +27,6 @@ export async function sysfsDevBytes(executor: Executor, major: number, minor: nu
   return parseSysfsSectors(await executor.readFile(path), `${executor.node}:${path}`);
 }
 
-/** The kernel name of a /dev path that is not a symlink chain we cannot follow (sda, drbd0, dm-3). */
-export async function kernelNameOf(executor: Executor, path: string, timeoutMs = 20_000): Promise<string> {
-  const { stdout } = await executor.run(['readlink', '-f', '--', path], { timeoutMs });
-  const resolved = stdout.trim();
-  const m = /^\/dev\/([A-Za-z0-9._-]+)$/.exec(resolved);
-  if (m === null) throw new ParseError(`${path} resolves to ${JSON.stringify(resolved)}, not a /dev/<name> block device`, { source: `${executor.node}: readlink -f ${path}` });
-  return m[1] as string;
-}
-
 /** A block device as sysfs shows it: its numbers, kernel name, size and sysfs path (which names its transport). */
 export interface BlockDeviceInfo {
   major: number;

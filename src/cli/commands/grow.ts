@@ -66,7 +66,7 @@ export function growCommand(context: CliContext): Command {
         if (ref === null) context.usageError(`--guest-lv must be vg/lv, got ${JSON.stringify(options.guestLv)}`);
         guest = { node: options.guest, executor, vg: ref[1]!, lv: ref[2]! };
       }
-      // One lvm shell per node for discovery, the plan and the run: started while discovery reads.
+      // One set of lvm shells for discovery, the plan and the run, started where a node is idle (docs/growth.md).
       const lvm = new LvmRunnerPool();
       try {
         const topology = await discoverGrowthTopology(loaded.cluster, selector, guest, { lvm });

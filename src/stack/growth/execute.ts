@@ -9,14 +9,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HastorError } from '../../errors.js';
+import { ConfigError, HastorError } from '../../errors.js';
 import { assertResourceName } from '../../drbd/lifecycle/index.js';
 import type { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lockFile, type FileLock } from '../../sys/flock.js';
 import { planGrowth, type PlanGrowthOptions } from './plan.js';
 import { GrowthStateReader, type DrbdSyncView, type GrowthReading } from './read-state.js';
 import type { GrowthTopology } from './topology.js';
-import { ConfigError } from '../../errors.js';
 import type { GrowthIncrement, GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
 
 export type GrowthProgress =

@@ -12,8 +12,8 @@ import { deviceViews, type DeviceView, type ResourceStatus, type SyncProgress } 
 import { readFullReport, type FullReportVg, type LogicalVolume, type PhysicalVolume, type VolumeGroup } from '../../lvm/report.js';
 import { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
-import { lvmVersionOn } from '../../lvm/shared-vg.js';
-import { kernelNameOf, probeBlockDevice, sysfsBlockBytes, sysfsDevBytes, type BlockDeviceInfo } from '../../sys/block-device.js';
+import { lvmVersionOn } from '../../lvm/version.js';
+import { probeBlockDevice, sysfsBlockBytes, sysfsDevBytes, type BlockDeviceInfo } from '../../sys/block-device.js';
 import { dmName, lvPath } from '../../lvm/names.js';
 import type { Executor } from '../../sys/executor.js';
 import { fsGeometry, mountOf } from '../../sys/filesystem.js';
@@ -404,18 +404,18 @@ export class GrowthStateReader {
   private async readGuest(): Promise<GuestState> {
     const g = this.topology.guest!;
     const executor = g.executor;
-    const lvPath = `/dev/${g.vg}/${g.lv}`;
+    const lvDevice = `/dev/${lvPath({ vg: g.vg, lv: g.lv })}`;
     // The mount and filesystem do not wait for lvm's report: two chains at once.
-    const mounted = mountOf(executor, lvPath).then(async (mount): Promise<GuestState['fs']> => {
+    const mounted = mountOf(executor, lvDevice).then(async (mount): Promise<GuestState['fs']> => {
       if (mount === null) throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} is not mounted; hastor grows a mounted filesystem online`);
       if (mount.fstype !== 'ext4' && mount.fstype !== 'xfs') throw new ConfigError(`guest ${g.node}: ${g.vg}/${g.lv} holds ${mount.fstype}; hastor grows ext4 and xfs`);
       const type = mount.fstype;
-      const geometry = await fsGeometry(executor, type, lvPath, mount.target);
+      const geometry = await fsGeometry(executor, type, lvDevice, mount.target);
       return { type, mountpoint: mount.target, sizeBytes: geometry.sizeBytes };
     });
     mounted.catch(() => undefined); // awaited below, after the report's own checks
     // The disk under the LV, with its size and sysfs path, at once with the report.
-    const probe = probeBlockDevice(executor, lvPath).catch(() => null);
+    const probe = probeBlockDevice(executor, lvDevice).catch(() => null);
     const report = await this.fullReport(executor, g.vg, g.node);
     const vg = report.vg;
     const lv = report.lvs.find((l) => l.name === g.lv);
@@ -423,22 +423,15 @@ export class GrowthStateReader {
     if (report.pvs.length !== 1) throw new ConfigError(`guest ${g.node}: VG ${g.vg} has ${report.pvs.length} PVs; hastor grows a guest VG whose only PV is the disk`);
     const pv = report.pvs[0]!;
     const slaves = (await probe)?.slaves ?? [];
-    // The probe's disk is the PV when lvm names it by its kernel name; a PV named by a symlink is resolved here.
-    const disk = slaves.length === 1 && `/dev/${slaves[0]!.kernelName}` === pv.name ? slaves[0]! : null;
-    const kernelName = disk?.kernelName ?? (await kernelNameOf(executor, pv.name));
-    const [diskBytes, sysPath] =
-      disk !== null
-        ? [disk.sizeBytes, disk.sysPath]
-        : await Promise.all([
-            sysfsBlockBytes(executor, kernelName),
-            executor.run(['readlink', '-f', '--', `/sys/class/block/${kernelName}`]).then((r) => r.stdout.trim()),
-          ]);
-    const transport = /\/session\d+\//.test(sysPath) ? 'iscsi' : /\/host\d+\/target/.test(sysPath) ? 'scsi' : null;
-    if (transport === null) throw new ConfigError(`guest ${g.node}: disk ${pv.name} (${sysPath}) is neither SCSI nor iSCSI; hastor does not know how to rescan it`);
+    // The probe's disk is the PV when lvm names it by its kernel name; a PV named by a symlink is probed itself.
+    const disk = (slaves.length === 1 && `/dev/${slaves[0]!.kernelName}` === pv.name ? slaves[0] : null) ?? (await probeBlockDevice(executor, pv.name));
+    if (disk === null) throw new ConfigError(`guest ${g.node}: the PV ${pv.name} of ${g.vg} is no block device there`);
+    const transport = /\/session\d+\//.test(disk.sysPath) ? 'iscsi' : /\/host\d+\/target/.test(disk.sysPath) ? 'scsi' : null;
+    if (transport === null) throw new ConfigError(`guest ${g.node}: disk ${pv.name} (${disk.sysPath}) is neither SCSI nor iSCSI; hastor does not know how to rescan it`);
     const fs = await mounted;
     return {
       node: g.node,
-      disk: { device: `/dev/${kernelName}`, transport, sizeBytes: diskBytes },
+      disk: { device: `/dev/${disk.kernelName}`, transport, sizeBytes: disk.sizeBytes },
       vg: { name: vg.name, extentBytes: vg.extentSizeBytes, sizeBytes: vg.sizeBytes, freeBytes: vg.freeBytes, peStartBytes: pv.dataStartBytes },
       lv: { name: lv.name, sizeBytes: lv.sizeBytes },
       fs,

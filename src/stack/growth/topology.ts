@@ -6,7 +6,7 @@
 import { ConfigError } from '../../errors.js';
 import type { ResourceDefinition } from '../../drbd/config/index.js';
 import { readPvs } from '../../lvm/report.js';
-import { lvmVersionOn } from '../../lvm/shared-vg.js';
+import { lvmVersionOn } from '../../lvm/version.js';
 import { runnerOf, type LvmRunnerPool } from '../../lvm/executor-runner.js';
 import type { LvmRunner } from '../../lvm/lvm-shell.js';
 import { validateLvName, validateVgName, type LvRef } from '../../lvm/names.js';

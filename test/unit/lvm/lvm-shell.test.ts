@@ -547,7 +547,7 @@ describe('LvmShell through an executor (a remote node)', () => {
     }
   });
 
-  it('warming in the background: forks until the shell, started after the first command, is up; then the shell', async () => {
+  it('warming in the background: forks until the shell, started by warmNow(), is up; then the shell', async () => {
     class ForkRecorder extends RecordingSpawnExecutor {
       readonly forks: string[][] = [];
       override async run(argv: readonly string[]) {
@@ -561,6 +561,10 @@ describe('LvmShell through an executor (a remote node)', () => {
     expect(runner).toBeInstanceOf(WarmingLvmRunner);
     expect(runner.warming).toBeNull();
     expect(await runner.run(['vgs'])).toMatchObject({ via: 'fork', stdout: 'forked\n' });
+    // A command does not start the shell behind the caller's back.
+    expect(runner.warming).toBeNull();
+    expect(executor.spawns).toHaveLength(0);
+    runner.warmNow();
     expect(await runner.warming).toBe(true);
     expect(executor.spawns).toHaveLength(1);
     const lvs = await readLvs({ version, exec: runner.exec, vgs: ['vg_lab'] });
@@ -573,6 +577,7 @@ describe('LvmShell through an executor (a remote node)', () => {
     const refused = new ForkRecorder();
     const never = lvmRunnerFor(refused, { shell: { version, lvm: join(dir, 'no-such-lvm'), profileDir, env, maxStartFailures: 1 }, background: true }) as WarmingLvmRunner;
     await never.run(['vgs']);
+    never.warmNow();
     expect(await never.warming).toBe(false);
     await never.run(['lvs']);
     expect(refused.forks).toEqual([['vgs'], ['lvs']]);
