@@ -250,8 +250,8 @@ async function settle(reader: GrowthStateReader, step: GrowthStep, previous: Gro
 
 async function waitForResync(reader: GrowthStateReader, previous: GrowthReading, emit: (e: GrowthProgress) => Promise<void>, poll: number, timeoutMs: number): Promise<GrowthReading> {
   const started = Date.now();
-  // The nodes wait too: the time to start the lvm shells that the checks after the resync read through.
-  reader.warmLvm();
+  // The nodes wait too: the time to start the shells that the checks after the resync read through.
+  reader.warm();
   let reading = previous;
   // The first look at once: it brings the percent and ETA the next wait is sized by.
   for (let first = true; ; first = false) {

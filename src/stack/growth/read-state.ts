@@ -14,6 +14,8 @@ import { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
 import { lvmVersionOn } from '../../lvm/version.js';
 import { probeBlockDevice, sysfsBlockBytes, sysfsDevBytes, type BlockDeviceInfo } from '../../sys/block-device.js';
+import { readingThrough, ReadShell } from '../../sys/read-shell.js';
+import { parseProcDrbd } from '../../drbd/proc-drbd.js';
 import { dmName, lvPath } from '../../lvm/names.js';
 import type { Executor } from '../../sys/executor.js';
 import { fsGeometry, mountOf } from '../../sys/filesystem.js';
@@ -53,7 +55,7 @@ interface Tier2Metadata {
 
 export interface GrowthReaderOptions {
   /**
-   * Read LVM through one persistent lvm shell per node (started by warmLvm(), or by
+   * Read LVM through one persistent lvm shell per node (started by warm(), or by
    * discovery when it shares its pool; ended by close()) instead of one lvm process per
    * read; until a node's shell is up, its reads fork. Default true; a node whose executor
    * cannot keep a process, or where the shell does not start, reads fork-per-call.
@@ -70,6 +72,8 @@ export class GrowthStateReader {
   /** Per node: an lvm start costs more than a report in a slow VM, so one shell serves every read. */
   private readonly lvmRunners: LvmRunnerPool;
   private readonly ownsRunners: boolean;
+  /** Per node: the checks and resync polls read sysfs and /proc/drbd through one shell, not a process each. */
+  private readonly readShells = new Map<Executor, ReadShell>();
 
   constructor(
     readonly topology: GrowthTopology,
@@ -79,15 +83,47 @@ export class GrowthStateReader {
     this.lvmRunners = options.lvm ?? new LvmRunnerPool(options.lvmShell ?? true);
   }
 
-  /** Starts the lvm shell on every node and the guest where none runs (while they wait on a resync, say). */
-  warmLvm(): void {
+  /**
+   * Starts the lvm shell and the read shell on every node and the guest where none runs
+   * (while they wait on a resync, say): the checks after it read through them.
+   */
+  warm(): void {
     const topo = this.topology;
-    for (const executor of [...topo.cluster.nodes.map((n) => n.executor), ...(topo.guest === null ? [] : [topo.guest.executor])]) this.lvmRunners.warm(executor);
+    for (const executor of [...topo.cluster.nodes.map((n) => n.executor), ...(topo.guest === null ? [] : [topo.guest.executor])]) {
+      this.lvmRunners.warm(executor);
+      this.readShellOf(executor).start();
+    }
   }
 
-  /** Ends the lvm shells this reader started (not a pool it was given); a later read starts them again. */
+  /** Reads of sysfs and /proc/drbd on each node: through its read shell once warm() started it, else a process each. */
+  readCounts(): { shell: number; fallback: number } {
+    const total = { shell: 0, fallback: 0 };
+    for (const shell of this.readShells.values()) {
+      total.shell += shell.counts.shell;
+      total.fallback += shell.counts.fallback;
+    }
+    return total;
+  }
+
+  /** Ends the read shells, and the lvm shells this reader started (not a pool it was given); a later read starts them again. */
   async close(): Promise<void> {
+    for (const shell of this.readShells.values()) shell.close();
+    this.readShells.clear();
     if (this.ownsRunners) await this.lvmRunners.close();
+  }
+
+  private readShellOf(executor: Executor): ReadShell {
+    let shell = this.readShells.get(executor);
+    if (shell === undefined) {
+      shell = new ReadShell(executor);
+      this.readShells.set(executor, shell);
+    }
+    return shell;
+  }
+
+  /** The executor with its plain file reads through the node's read shell. */
+  private reading(executor: Executor): Executor {
+    return readingThrough(executor, this.readShellOf(executor));
   }
 
   /**
@@ -176,7 +212,7 @@ export class GrowthStateReader {
       const g = this.topology.guest;
       const old = previous.state.guest;
       if (kind === 'guest-rescan') {
-        state.guest = { ...old, disk: { ...old.disk, sizeBytes: await sysfsBlockBytes(g.executor, old.disk.device.replace(/^\/dev\//, '')) } };
+        state.guest = { ...old, disk: { ...old.disk, sizeBytes: await sysfsBlockBytes(this.reading(g.executor), old.disk.device.replace(/^\/dev\//, '')) } };
       } else if (kind === 'guest-lvextend') {
         const size = await this.lvDeviceBytes(g.executor, g.node, g.vg, g.lv);
         state.guest = size === null ? await this.readGuest() : { ...old, vg: { ...old.vg, freeBytes: old.vg.freeBytes - (size - old.lv.sizeBytes) }, lv: { ...old.lv, sizeBytes: size } };
@@ -199,7 +235,7 @@ export class GrowthStateReader {
   /** The active LV's device size from sysfs, by the numbers the last lvm report gave; null when not known. */
   private async lvDeviceBytes(executor: Executor, node: string, vg: string, lv: string): Promise<bigint | null> {
     const dev = this.lvDevices.get(`${node}:${vg}/${lv}`);
-    return dev === undefined ? null : sysfsDevBytes(executor, dev.major, dev.minor);
+    return dev === undefined ? null : sysfsDevBytes(this.reading(executor), dev.major, dev.minor);
   }
 
   private rememberLvDevices(node: string, report: FullReportVg): void {
@@ -245,8 +281,15 @@ export class GrowthStateReader {
 
   /** The resource's device as one node's /proc/drbd shows it (8.x; on 9 it lists no devices). */
   private async procView(node: string): Promise<DeviceView | undefined> {
-    const proc = await this.topology.cluster.drbd(node).procDrbd().catch(() => null);
-    return proc === null ? undefined : deviceViews(proc).find((d) => d.minor === this.topology.minor);
+    const text = await this.reading(this.topology.cluster.drbd(node).executor).readFile('/proc/drbd').catch(() => null);
+    let proc: ReturnType<typeof parseProcDrbd>;
+    try {
+      if (text === null) return undefined;
+      proc = parseProcDrbd(text);
+    } catch {
+      return undefined;
+    }
+    return deviceViews(proc).find((d) => d.minor === this.topology.minor);
   }
 
   private tier1Order(node: string): number {
