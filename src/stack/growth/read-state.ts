@@ -12,7 +12,7 @@ import { deviceViews, type DeviceView, type ResourceStatus, type SyncProgress } 
 import { readFullReport, type FullReportVg, type LogicalVolume, type PhysicalVolume, type VolumeGroup } from '../../lvm/report.js';
 import { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lvLockModeOn } from '../../lvm/lvmlockctl.js';
-import { lvmVersionOn } from '../../lvm/version.js';
+import { lvmVersionOn, type LvmVersionInfo } from '../../lvm/version.js';
 import { probeBlockDevice, sysfsBlockBytes, sysfsDevBytes, type BlockDeviceInfo } from '../../sys/block-device.js';
 import { readingThrough, ReadShell } from '../../sys/read-shell.js';
 import { parseProcDrbd } from '../../drbd/proc-drbd.js';
@@ -133,6 +133,9 @@ export class GrowthStateReader {
    */
   async read(): Promise<GrowthReading> {
     const topo = this.topology;
+    // The lvm reports, the longest reads, are asked for first: a small node starts one process
+    // at a time, in the order asked. Their versions are known by now (discovery read them).
+    const versions = new Map(await Promise.all(topo.tier1.map(async (t) => [t.node, await lvmVersionOn(topo.cluster.node(t.node).executor).catch(() => undefined)] as const)));
     const guestRead = topo.guest === null ? Promise.resolve(undefined) : this.readGuest();
     const metadataNode = this.tier2MetadataNode();
     // One lvm process per node, for both VGs on the node that reads tier 2 (in a slow VM an
@@ -141,7 +144,7 @@ export class GrowthStateReader {
     const reports = new Map<string, Promise<VgReports>>();
     for (const t of topo.tier1) {
       const vgs = topo.tier2 === null || t.node !== metadataNode ? [t.vg] : [t.vg, topo.tier2.vg];
-      const report = this.fullReports(topo.cluster.node(t.node).executor, vgs, t.node);
+      const report = this.fullReports(topo.cluster.node(t.node).executor, vgs, t.node, versions.get(t.node));
       report.catch(() => undefined); // each reader below awaits it and decides
       reports.set(t.node, report);
     }
@@ -305,8 +308,8 @@ export class GrowthStateReader {
   }
 
   /** One `lvm fullreport` of several VGs; a VG the node cannot read is missing from the map (the report names why). */
-  private async fullReports(executor: Executor, vgs: string[], node: string): Promise<VgReports> {
-    const version = await lvmVersionOn(executor);
+  private async fullReports(executor: Executor, vgs: string[], node: string, known?: LvmVersionInfo): Promise<VgReports> {
+    const version = known ?? (await lvmVersionOn(executor));
     const report = await readFullReport({ version, exec: this.lvmRunners.runner(executor).exec, vgs });
     const found = new Map<string, FullReportVg>();
     for (const v of report.vgs) {

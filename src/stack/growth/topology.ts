@@ -79,6 +79,19 @@ export interface DiscoverOptions {
  * the LV's VG must have exactly one PV and it must be a DRBD device.
  */
 export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthSelector, guest: GuestTopology | null = null, options: DiscoverOptions = {}): Promise<GrowthTopology> {
+  const first = cluster.nodes[0]!;
+  // Discovery's own reads go first: a small node starts one process at a time, in the order asked.
+  let underLv: Promise<string[] | null> | undefined;
+  let allConfigs: Promise<ResourceDefinition[]> | undefined;
+  if ('lv' in selector) {
+    validateVgName(selector.lv.vg);
+    validateLvName(selector.lv.lv);
+    // One round, not a chain: the device under the LV, and every resource's configuration
+    // (which one is ours is known only from the device).
+    underLv = devicesUnderLv(first.executor, selector.lv);
+    allConfigs = cluster.drbd(first.name).importAllConfigs();
+    allConfigs.catch(() => undefined); // a configuration the importer cannot read falls back below
+  }
   // What the first read needs and depends on nothing, read while discovery runs: lvm's and
   // DRBD's versions on every node (each read once per process).
   for (const node of cluster.nodes) {
@@ -89,24 +102,17 @@ export async function discoverGrowthTopology(cluster: Cluster, selector: GrowthS
   // No lvm shell on the node discovery and the first read lean on most: its start would compete with them.
   for (const executor of [...cluster.nodes.slice(1).map((n) => n.executor), ...(guest === null ? [] : [guest.executor])]) options.lvm?.warm(executor);
   const lvmOf = (executor: Executor) => options.lvm?.runner(executor) ?? runnerOf(executor);
-  const first = cluster.nodes[0]!;
   let resource: string;
   let tier2: GrowthTopology['tier2'] = null;
   let definition: ResourceDefinition;
   if ('lv' in selector) {
-    validateVgName(selector.lv.vg);
-    validateLvName(selector.lv.lv);
-    // One round, not a chain: the device under the LV, and every resource's configuration
-    // (which one is ours is known only from the device).
-    const allConfigs = cluster.drbd(first.name).importAllConfigs();
-    allConfigs.catch(() => undefined); // a configuration the importer cannot read falls back below
-    const pvs = (await devicesUnderLv(first.executor, selector.lv)) ?? (await pvsOfVg(cluster, selector.lv.vg, lvmOf));
+    const pvs = (await underLv!) ?? (await pvsOfVg(cluster, selector.lv.vg, lvmOf));
     if (pvs.length !== 1) {
       throw new ConfigError(`VG ${selector.lv.vg} has ${pvs.length} PVs (${pvs.join(', ') || 'none found on any node'}); a tier-2 VG for growth has exactly one, the DRBD device`);
     }
     const minor = drbdMinorOf(pvs[0]!);
     if (minor === null) throw new ConfigError(`the PV of VG ${selector.lv.vg} is ${pvs[0]}, not a DRBD device: nothing below it for hastor to grow`);
-    const onMinor = ((await allConfigs.catch(() => undefined)) ?? []).filter((d) => d.nodes.find((n) => n.name === first.name)?.volumes.some((v) => v.minor === minor));
+    const onMinor = ((await allConfigs!.catch(() => undefined)) ?? []).filter((d) => d.nodes.find((n) => n.name === first.name)?.volumes.some((v) => v.minor === minor));
     if (onMinor.length === 1) {
       // Every state read checks that the kernel runs this resource on this minor.
       definition = onMinor[0]!;

@@ -57,6 +57,10 @@ describe('discoverGrowthTopology from a tier-2 LV', () => {
     expect(e1.commands).not.toContain('drbdadm dump r0');
     expect(e1.commands).not.toContain(EVENTS2_ALL);
     expect(e1.calls.filter((c) => isSlavesScript(c.argv))).toHaveLength(1);
+    // Its own two reads are asked for before the versions the first read needs (a small node starts them in that order).
+    const order = e1.calls.map((c) => (isSlavesScript(c.argv) ? 'probe' : c.argv.slice(0, 2).join(' ')));
+    expect(order.slice(0, 2)).toEqual(['probe', 'drbdadm dump']);
+    expect(order).toContain('drbdadm --version');
   });
 
   it('issues the device and configuration reads before either answers', async () => {

@@ -69,6 +69,11 @@ describe('a growth first read, replayed from the lab', () => {
     const [e1, e2] = [new ReplayExecutor('node1'), new ReplayExecutor('node2')];
     const { state } = await firstRead(e1, e2);
     const reports = (e: ReplayExecutor) => e.commands.filter((c) => c.startsWith('lvm fullreport'));
+    // On each node the report, the longest read, is asked for first after discovery's reads.
+    for (const e of [e1, e2]) {
+      const afterDiscovery = e.commands.slice(e.commands.findLastIndex((c) => c === 'lvm version' || c === 'drbdadm --version') + 1);
+      expect(afterDiscovery[0]).toMatch(/^lvm fullreport/);
+    }
     // Two nodes taking the shared VG's lock at once can stall on sanlock: only node1 reads it.
     expect(reports(e1)).toHaveLength(1);
     expect(reports(e1)[0]).toMatch(/ vg_lab vgshared$/);
