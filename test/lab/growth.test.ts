@@ -145,7 +145,13 @@ describe('hastor grow: the guest disk from 128 to 256 MiB through every tier, on
     await sleep(2000);
     const events: GrowthProgress[] = [];
     const started = Date.now();
-    const result = await grow(topology, target, { onProgress: progressLog(events), lockDir: join(lab!.dir, 'locks'), pollIntervalMs: 500 });
+    const logged = progressLog(events);
+    let resyncDoneAt = -1;
+    const onProgress = (e: GrowthProgress) => {
+      if (e.type === 'resync-done') resyncDoneAt = stack.calls.length;
+      logged(e);
+    };
+    const result = await grow(topology, target, { onProgress, lockDir: join(lab!.dir, 'locks'), pollIntervalMs: 500 });
     log(`grow: ${secondsSince(started)}, ${result.ran.length} steps`);
     record('state-after.json', (await readGrowthState(topology)).state);
     await node3.execOk(['touch', '/tmp/writer.stop']);
@@ -154,6 +160,12 @@ describe('hastor grow: the guest disk from 128 to 256 MiB through every tier, on
     // The tier-1 extends of both nodes ran at once: both started before either was done.
     const starts = events.flatMap((e) => (e.type === 'step-start' || e.type === 'step-done' ? [`${e.type} ${e.step.id}`] : []));
     expect(starts.slice(0, 2)).toEqual(['step-start tier1-lvextend@node1', 'step-start tier1-lvextend@node2']);
+    // After the resync, the checks read sysfs through each node's read shell (a line on its stdin), no `cat` process.
+    expect(resyncDoneAt).toBeGreaterThan(0);
+    const after = stack.calls.slice(resyncDoneAt);
+    const sysfsVia = (kind: 'shell' | 'cat') => after.filter((c) => (kind === 'shell' ? c.argv.length === 2 && c.argv[0] === 'sh' : c.argv[0] === 'cat') && (c.argv.at(-1) ?? '').startsWith('/sys/'));
+    expect(new Set(sysfsVia('shell').map((c) => c.node))).toEqual(new Set(['node1', 'node2', 'node3']));
+    expect(sysfsVia('cat')).toEqual([]);
 
     const sizes = result.plan.sizes;
     for (const n of [node1, node2]) {

@@ -50,6 +50,7 @@ interface Report {
   lvmShell: Step<LvmReads>;
   lvmShellOutsideRule: Step<LvmReads>;
   lvmFork: Step<string[]>;
+  readShell: Step<{ texts: string[]; byCat: string[]; rootOnly: string; counts: { shell: number; fallback: number }; running: boolean }>;
 }
 
 const value = <T>(step: Step<T>): T => {
@@ -147,6 +148,16 @@ describe('SshExecutor against a real sshd, as an unprivileged user with sudo -n'
     expect(outside.fallbackReason).toMatch(/failed to start 2 times: .*a password is required/);
     expect(outside.stats).toMatchObject({ starts: 0, startFailures: 2, shellCommands: 0, forkCommands: 4 });
     expect(outside.vgs).toEqual(value(report.lvmFork));
+  });
+
+  it('reads /proc/drbd and sysfs through one unprivileged sh (no sudo), as cat reads them; a root-only file it leaves to the executor, which is refused', () => {
+    const read = value(report.readShell);
+    expect(read.texts).toEqual(read.byCat);
+    expect(read.texts[0]).toMatch(/^version: 8\.4\./);
+    expect(read.texts[1]).toMatch(/^\d+\n$/);
+    expect(read.rootOnly).toMatch(/Permission denied/);
+    expect(read.counts).toEqual({ shell: 2, fallback: 1 });
+    expect(read.running).toBe(false);
   });
 
   it('refuses root login although root has the key (PermitRootLogin no)', () => {

@@ -13,6 +13,7 @@ import { lvmRunnerFor } from '../../../src/lvm/executor-runner.js';
 import { readVgs } from '../../../src/lvm/report.js';
 import { lvmVersionOn } from '../../../src/lvm/shared-vg.js';
 import { SshExecutor, type SshTarget } from '../../../src/sys/executor.js';
+import { ReadShell } from '../../../src/sys/read-shell.js';
 import { Cluster } from '../../../src/stack/cluster.js';
 import { errorInfo, option, parseArgs, toJson } from './cli-args.js';
 
@@ -90,6 +91,18 @@ const report = {
   lvmShell: await attempt(() => lvmReads()),
   lvmShellOutsideRule: await attempt(() => lvmReads('hastor-unlisted')),
   lvmFork: await attempt(async () => (await readVgs({ version: await lvmVersionOn(ssh), exec: lvmRunnerFor(ssh).exec, vgs: [vg] })).items.map((v) => `${v.name}:${v.sizeBytes}`)),
+  readShell: await attempt(async () => {
+    // What a growth's checks read, through one unprivileged sh over ssh; then the same by `cat`, and a root-only file.
+    const shell = new ReadShell(ssh);
+    shell.start();
+    const paths = ['/proc/drbd', '/sys/class/block/ubda/size'];
+    const texts = await Promise.all(paths.map((p) => shell.readFile(p)));
+    const byCat = await Promise.all(paths.map((p) => ssh.readFile(p)));
+    const rootOnly = await shell.readFile(writePath).then(() => 'read', (e: unknown) => (e instanceof CommandError ? e.stderr.trim() : String(e)));
+    const counts = { ...shell.counts };
+    shell.close();
+    return { texts, byCat, rootOnly, counts, running: shell.running };
+  }),
   rootLogin: await attempt(async () => (await new SshExecutor({ ...target, user: 'root', controlDir: undefined }).run(['id', '-un'])).stdout.trim()),
 };
 process.stdout.write(`${toJson(report)}\n`);
