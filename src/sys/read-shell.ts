@@ -9,8 +9,10 @@ import { randomBytes } from 'node:crypto';
 import type { Executor, ExecutorProcess } from './executor.js';
 
 /**
- * $1 ends every answer: "$1 0" after the file's lines, "$1 1" when it cannot be read. Only
- * builtins run per read (read, printf, test); a read error ends the file early, as cat would.
+ * $1 ends every answer: "$1 0" after the file's lines, "$1 1" when it cannot be opened. Only
+ * builtins run per read (read, printf, test). `read` cannot tell an I/O error from the end of
+ * the file; sysfs makes an attribute's whole text at the first read, so there an error shows
+ * as an empty text, which the size parser refuses.
  */
 const READ_SCRIPT = [
   'while IFS= read -r p; do',

@@ -95,16 +95,6 @@ export class GrowthStateReader {
     }
   }
 
-  /** Reads of sysfs and /proc/drbd on each node: through its read shell once warm() started it, else a process each. */
-  readCounts(): { shell: number; fallback: number } {
-    const total = { shell: 0, fallback: 0 };
-    for (const shell of this.readShells.values()) {
-      total.shell += shell.counts.shell;
-      total.fallback += shell.counts.fallback;
-    }
-    return total;
-  }
-
   /** Ends the read shells, and the lvm shells this reader started (not a pool it was given); a later read starts them again. */
   async close(): Promise<void> {
     for (const shell of this.readShells.values()) shell.close();
