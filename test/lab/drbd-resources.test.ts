@@ -15,7 +15,7 @@ import { Cluster } from '../../src/stack/cluster.js';
 import { DrbdResource } from '../../src/stack/drbd-resource.js';
 import { detectDrift } from '../../src/stack/drift.js';
 import type { UpperLayerCheck } from '../../src/stack/upper-layer.js';
-import { procWords } from './drbd-scenario.js';
+import { procWords, waitForProc } from './drbd-scenario.js';
 import { LabExecutor } from './harness/lab-executor.js';
 import { startLab, type Lab } from './harness/lab.js';
 import type { LabNode } from './harness/lab-node.js';
@@ -299,7 +299,8 @@ describe('a DRBD 8.4 resource through the library, on two lab nodes', () => {
 
     const forced = await r1.promote('node1', { force: true });
     expect(argvOf(forced)).toEqual(['node1: drbdadm primary --force r1']);
-    expect(await proc(node2, 1)).toMatchObject({ cs: 'SyncTarget', ds: 'Inconsistent/UpToDate' });
+    // node2 passes through WFSyncUUID for a moment first; the 16 s resync keeps it SyncTarget long after.
+    await waitForProc(node2, 1, (w) => w.cs === 'SyncTarget' && w.ds === 'Inconsistent/UpToDate', 'SyncTarget with node1 UpToDate', 10_000);
     await r1.demote('node1');
 
     const overGood = await refusal(r1.promote('node2', { force: true }));
