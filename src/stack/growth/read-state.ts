@@ -274,15 +274,8 @@ export class GrowthStateReader {
 
   /** The resource's device as one node's /proc/drbd shows it (8.x; on 9 it lists no devices). */
   private async procView(node: string): Promise<DeviceView | undefined> {
-    const text = await this.reading(this.topology.cluster.drbd(node).executor).readFile('/proc/drbd').catch(() => null);
-    let proc: ReturnType<typeof parseProcDrbd>;
-    try {
-      if (text === null) return undefined;
-      proc = parseProcDrbd(text);
-    } catch {
-      return undefined;
-    }
-    return deviceViews(proc).find((d) => d.minor === this.topology.minor);
+    const proc = await this.reading(this.topology.cluster.drbd(node).executor).readFile('/proc/drbd').then(parseProcDrbd).catch(() => null);
+    return proc === null ? undefined : deviceViews(proc).find((d) => d.minor === this.topology.minor);
   }
 
   private tier1Order(node: string): number {
