@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connected, createLv, createVg, defineResource, loadModules, resource, secondsSince, waitForProc } from './drbd-scenario.js';
 import { startLab, type Lab } from './harness/lab.js';
 import type { LabNode } from './harness/lab-node.js';
-import { distPath, GUEST_NODE, projectRoot } from './harness/paths.js';
+import { distPath, GUEST_NODE, projectRoot, unprivilegedDistPath } from './harness/paths.js';
 
 const fileStart = Date.now();
 const log = (line: string) => console.log(`[lab +${secondsSince(fileStart)}] ${line}`);
@@ -59,7 +59,9 @@ async function waitForLine(path: string, event: string, timeoutMs = 60_000): Pro
 
 async function startExporterIn(node: LabNode, listen: string, name: string, extra: string[] = [], prefix: string[] = []): Promise<{ out: string; pid: number; listening: Line }> {
   const out = join(node.nodeDir, `${name}.out`);
-  const pid = await node.spawnBackground([...prefix, GUEST_NODE, distPath('guest', 'exporter-run.js'), '--listen', listen, ...extra], { stdoutPath: out });
+  // An unprivileged exporter runs the checkout through the guest's view it can read.
+  const script = prefix.length === 0 ? distPath('guest', 'exporter-run.js') : unprivilegedDistPath('guest', 'exporter-run.js');
+  const pid = await node.spawnBackground([...prefix, GUEST_NODE, script, '--listen', listen, ...extra], { stdoutPath: out });
   guestPids.push(pid);
   return { out, pid, listening: await waitForLine(out, 'listening') };
 }

@@ -6,14 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleProblems, startLab, udpFree, type Lab, type LabState } from './harness/lab.js';
 import { LabExecutor } from './harness/lab-executor.js';
 import { previousConsolePath } from './harness/lab-node.js';
-import { distPath, GUEST_NODE, labBaseDir, projectRoot } from './harness/paths.js';
+import { distPath, GUEST_NODE, GUEST_UNPRIVILEGED_ROOT, labBaseDir, projectRoot, unprivilegedDistPath } from './harness/paths.js';
 import { isOurUml, umlProcesses } from './harness/reaper.js';
 import { secondsSince } from './drbd-scenario.js';
 
@@ -113,6 +113,20 @@ describe('two-node lab: exec, isolation, transfer', () => {
     const write = await lab!.node('node1').exec(['touch', join(projectRoot(), `.lab-write-probe-${process.pid}`)]);
     expect(write.exitCode).not.toBe(0);
     expect(write.stderr).toMatch(/Read-only file system/);
+  });
+
+  it("gives unprivileged users a view of the repository wherever the clone lives, without touching the host's modes", async () => {
+    const node = lab!.node('node1');
+    const nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+    const hostMode = statSync(projectRoot()).mode;
+    const script = unprivilegedDistPath('guest', 'agent.js');
+    const read = await node.exec([...nobody, 'sha256sum', script]);
+    expect(read.stderr).toBe('');
+    expect(read.stdout.split(' ')[0]).toBe(createHash('sha256').update(readFileSync(distPath('guest', 'agent.js'))).digest('hex'));
+    // Node resolves the package from there: the addon's loader finds the package root.
+    const load = await node.exec([...nobody, GUEST_NODE, '-e', `import(${JSON.stringify(join(GUEST_UNPRIVILEGED_ROOT, 'dist', 'src', 'index.js'))}).then((m) => console.log(typeof m.parseProcDrbd))`]);
+    expect(load.stdout.trim()).toBe('function');
+    expect(statSync(projectRoot()).mode).toBe(hostMode);
   });
 
   it('copies files in and out byte for byte', async () => {

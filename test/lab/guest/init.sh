@@ -63,6 +63,16 @@ mount --bind "$LAB_ROOT" "$R$LAB_ROOT" || fail "bind repository $LAB_ROOT"
 mount -o remount,bind,ro "$R$LAB_ROOT" || fail "remount repository read-only"
 mkdir -p "$R$LAB_DIR" 2>/dev/null
 mount --bind "$LAB_DIR" "$R$LAB_DIR" || fail "bind lab dir"
+# The repository once more where an unprivileged user can read it: a clone
+# under a directory only root may enter (/root, a mktemp -d) is out of reach
+# at its own path. An overlay with its upper layer on this boot's tmpfs opens
+# the top directory's mode in the guest alone; the host's files are untouched.
+mkdir -p /run/ovl/checkout/upper /run/ovl/checkout/work "$R/run/hastor-checkout"
+if mount -t overlay overlay -o "lowerdir=$LAB_ROOT,upperdir=/run/ovl/checkout/upper,workdir=/run/ovl/checkout/work" "$R/run/hastor-checkout"; then
+  chmod 0755 "$R/run/hastor-checkout"
+else
+  say "WARNING: no unprivileged view of the repository at /run/hastor-checkout"
+fi
 
 # modprobe looks under /usr/lib/modules/<uname -r>.
 mkdir -p $R/usr/lib/modules

@@ -39,6 +39,17 @@ export function distPath(...relative: string[]): string {
   return join(projectRoot(), 'dist', 'test', 'lab', ...relative);
 }
 
+/**
+ * Where a guest's unprivileged users reach the repository (init.sh mounts it):
+ * the clone's own path may pass through a directory only root may enter.
+ */
+export const GUEST_UNPRIVILEGED_ROOT = '/run/hastor-checkout';
+
+/** distPath() as a guest's unprivileged user must open it. */
+export function unprivilegedDistPath(...relative: string[]): string {
+  return join(GUEST_UNPRIVILEGED_ROOT, 'dist', 'test', 'lab', ...relative);
+}
+
 /** The UML kernel's module tree version (the newest if several). */
 export function umlKernelVersion(): string {
   const versions = existsSync(UML_MODULES_DIR) ? readdirSync(UML_MODULES_DIR).sort() : [];
