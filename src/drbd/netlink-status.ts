@@ -8,8 +8,8 @@
  * dumps, *_STATE broadcasts). Both carry an 8-byte drbd_genlmsghdr.
  */
 import { HastorError } from '../errors.js';
-import { GenlFamilyNotFoundError, resolveGenlFamily, type GenlFamily } from '../sys/genl-family.js';
-import { NLM_F_DUMP, NLMSG_MIN_TYPE, decodeNetlinkMessages } from '../sys/netlink-codec.js';
+import { decodeRemovedGenlFamilies, GENL_CTRL_NOTIFY_GROUP, GenlFamilyNotFoundError, resolveGenlFamily, type GenlFamily } from '../sys/genl-family.js';
+import { GENL_ID_CTRL, NLM_F_DUMP, NLMSG_MIN_TYPE, decodeNetlinkMessages } from '../sys/netlink-codec.js';
 import { GenericNetlinkSocket, NetlinkRequestError, type NetlinkEvent } from '../sys/netlink-socket.js';
 import {
   DRBD_EVENTS_GROUP,
@@ -235,6 +235,12 @@ export function watchDrbdNetlink(
       const messages = decodeNetlinkMessages(datagram).filter((m) => m.type === family.id || m.type < NLMSG_MIN_TYPE);
       return tracker.applyMessages(decodeDrbdMessages(messages, api, { only: STATUS_STRUCTS }));
     };
+    // The module unloaded: its family, group and our membership are gone, and
+    // no DRBD message will ever say so. Only the controller's notice tells.
+    const drbdRemoved = (datagram: Buffer): boolean => {
+      const notices = decodeNetlinkMessages(datagram).filter((m) => m.type === GENL_ID_CTRL);
+      return notices.length > 0 && decodeRemovedGenlFamilies(notices).some((f) => f.id === family.id || f.name === DRBD_FAMILY_NAME);
+    };
 
     const dump = async (): Promise<void> => {
       dumping = true;
@@ -271,11 +277,15 @@ export function watchDrbdNetlink(
       if (closed) return;
       switch (event.kind) {
         case 'datagram':
-          if (dumping) {
-            held.push(event.datagram);
-            return;
-          }
           try {
+            if (drbdRemoved(event.datagram)) {
+              fatal(new NoDrbdFamilyError());
+              return;
+            }
+            if (dumping) {
+              held.push(event.datagram);
+              return;
+            }
             if (applyDatagram(event.datagram)) deliver();
           } catch (error) {
             // A datagram we cannot read may have carried a change: report it, start over from a dump.
@@ -292,6 +302,7 @@ export function watchDrbdNetlink(
       }
     });
     socket.joinGroup(group.id);
+    socket.joinGroup(GENL_CTRL_NOTIFY_GROUP);
     await dump();
   };
 

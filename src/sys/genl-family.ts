@@ -16,6 +16,7 @@ import {
   CTRL_ATTR_OP_FLAGS,
   CTRL_ATTR_OP_ID,
   CTRL_ATTR_VERSION,
+  CTRL_CMD_DELFAMILY,
   CTRL_CMD_GETFAMILY,
   CTRL_CMD_NEWFAMILY,
   GENL_ID_CTRL,
@@ -125,8 +126,23 @@ function decodeFamilyMessage(message: NetlinkMessage): GenlFamily {
   };
 }
 
+const isControllerCommand = (message: NetlinkMessage, command: number): boolean =>
+  message.type === GENL_ID_CTRL && message.payload.length >= 1 && message.payload[0] === command;
+
 function isNewFamily(message: NetlinkMessage): boolean {
-  return message.type === GENL_ID_CTRL && message.payload.length >= 1 && message.payload[0] === CTRL_CMD_NEWFAMILY;
+  return isControllerCommand(message, CTRL_CMD_NEWFAMILY);
+}
+
+/**
+ * The controller's one multicast group, "notify": the kernel numbers it
+ * GENL_ID_CTRL (genl_validate_assign_mc_groups), a fixed id since Linux 3.x.
+ * Members hear of every family registered or removed (a module loaded or unloaded).
+ */
+export const GENL_CTRL_NOTIFY_GROUP = GENL_ID_CTRL;
+
+/** Families that controller notifications in these messages announce as removed (CTRL_CMD_DELFAMILY). */
+export function decodeRemovedGenlFamilies(messages: readonly NetlinkMessage[]): GenlFamily[] {
+  return messages.filter((m) => isControllerCommand(m, CTRL_CMD_DELFAMILY)).map(decodeFamilyMessage);
 }
 
 /** Every family described in controller replies (a GETFAMILY dump). */

@@ -5,7 +5,22 @@
 import { describe, expect, it } from 'vitest';
 import { NativeError } from '../../../../src/errors.js';
 import { GenlFamilyNotFoundError, type GenlFamily } from '../../../../src/sys/genl-family.js';
-import { decodeGenlHeader, decodeNetlinkMessages, NLM_F_DUMP, type NetlinkMessage } from '../../../../src/sys/netlink-codec.js';
+import {
+  CTRL_ATTR_FAMILY_ID,
+  CTRL_ATTR_FAMILY_NAME,
+  CTRL_CMD_DELFAMILY,
+  CTRL_CMD_NEWFAMILY,
+  decodeGenlHeader,
+  decodeNetlinkMessages,
+  encodeAttributes,
+  encodeGenlHeader,
+  encodeNetlinkMessage,
+  encodeString,
+  encodeU16,
+  GENL_ID_CTRL,
+  NLM_F_DUMP,
+  type NetlinkMessage,
+} from '../../../../src/sys/netlink-codec.js';
 import type { NetlinkEvent } from '../../../../src/sys/netlink-socket.js';
 import { DrbdCommand, SibReason } from '../../../../src/drbd/genl/constants.js';
 import { NoDrbdFamilyError } from '../../../../src/drbd/genl/errors.js';
@@ -141,7 +156,8 @@ describe('watchDrbdNetlink', () => {
     const seen: DrbdStatus[] = [];
     const watch = watchDrbdNetlink((s) => seen.push(s), (e) => expect.unreachable(e.message), { deps: depsFor(transport) });
     await watch.ready;
-    expect(transport.joined).toEqual([3]);
+    // DRBD's events group, and the controller's notices (a module unloaded).
+    expect(transport.joined).toEqual([3, 16]);
     expect(seen).toHaveLength(1);
     transport.emit({ kind: 'datagram', datagram: legacy(DrbdCommand.EVENT, 0, 6, SibReason.STATE_CHANGE) });
     expect(seen).toHaveLength(2);
@@ -203,5 +219,31 @@ describe('watchDrbdNetlink', () => {
     });
     await expect(absent.ready).rejects.toBeInstanceOf(NoDrbdFamilyError);
     expect(missing[0]).toBeInstanceOf(NoDrbdFamilyError);
+  });
+
+  it('ends with E_NO_DRBD_FAMILY when the controller says the drbd family is gone (module unloaded); other families do not matter', async () => {
+    // As the kernel's controller broadcasts it: the family's id and name, type GENL_ID_CTRL.
+    const notice = (cmd: number, id: number, name: string): Buffer =>
+      encodeNetlinkMessage({
+        type: GENL_ID_CTRL,
+        flags: 0,
+        seq: 0,
+        portId: 0,
+        payload: Buffer.concat([encodeGenlHeader(cmd, 2), encodeAttributes([{ type: CTRL_ATTR_FAMILY_ID, value: encodeU16(id) }, { type: CTRL_ATTR_FAMILY_NAME, value: encodeString(name) }])]),
+      });
+    const transport = new FakeTransport(() => [legacy(DrbdCommand.GET_STATUS, 10, 8)]);
+    const errors: Error[] = [];
+    const seen: DrbdStatus[] = [];
+    const watch = watchDrbdNetlink((s) => seen.push(s), (e) => errors.push(e), { deps: depsFor(transport) });
+    await watch.ready;
+    transport.emit({ kind: 'datagram', datagram: notice(CTRL_CMD_DELFAMILY, FAMILY_ID + 7, 'wireguard') });
+    transport.emit({ kind: 'datagram', datagram: notice(CTRL_CMD_NEWFAMILY, FAMILY_ID, 'drbd') });
+    expect(errors).toEqual([]);
+    expect(transport.closed).toBe(false);
+    transport.emit({ kind: 'datagram', datagram: notice(CTRL_CMD_DELFAMILY, FAMILY_ID, 'drbd') });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(NoDrbdFamilyError);
+    expect(transport.closed).toBe(true);
+    expect(seen).toHaveLength(1);
   });
 });
