@@ -148,6 +148,14 @@ export function startDrbdFeed(state: DrbdState, options: DrbdFeedOptions = {}): 
     timer.unref?.();
   };
 
+  // The same failure every interval or restart (e.g. the module unloaded) is one report, not a line every few seconds.
+  const isRepeat = (error: Error): boolean => !state.alive && state.lastError === error.message;
+  const failAndReport = (error: Error): void => {
+    const repeated = isRepeat(error);
+    state.fail(error);
+    if (!repeated) onError(error);
+  };
+
   // ---- polling
   let pollSource: LiveSource = 'auto';
   let watchRefused = false;
@@ -169,11 +177,7 @@ export function startDrbdFeed(state: DrbdState, options: DrbdFeedOptions = {}): 
     }
     // The source that worked stopped working: try them all again next time.
     pollSource = 'auto';
-    const error = lastError instanceof Error ? lastError : new Error(String(lastError));
-    // The same failure every interval is one report, not a line every few seconds.
-    const repeated = !state.alive && state.lastError === error.message;
-    state.fail(error);
-    if (!repeated) onError(error);
+    failAndReport(lastError instanceof Error ? lastError : new Error(String(lastError)));
   };
   const startPolling = async (): Promise<void> => {
     state.mode = 'poll';
@@ -201,16 +205,19 @@ export function startDrbdFeed(state: DrbdState, options: DrbdFeedOptions = {}): 
       source: 'netlink',
       everyStatus: true,
       onError: (error) => {
-        onError(error);
         // An unreadable datagram or line: the watch re-dumps and goes on.
         if (error instanceof ParseError) {
+          onError(error);
           state.recoverableErrors++;
           return;
         }
-        // Before the first status the failure comes back through `ready` too.
-        if (!started || ended || closed) return;
+        // Before the first status the failure comes back through `ready` too (which marks the state failed).
+        if (!started || ended || closed) {
+          if (!isRepeat(error)) onError(error);
+          return;
+        }
         ended = true;
-        state.fail(error);
+        failAndReport(error);
         handle.close();
         if (current === handle) current = null;
         restart();

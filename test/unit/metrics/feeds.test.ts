@@ -27,17 +27,25 @@ const status = parseEvents2(fixture('events2/drbd9-utils-sync-statistics.txt'));
 function fakeWatch() {
   const watches: { onChange: (e: WatchEvent) => void; options: WatchDrbdOptions; closed: boolean; fail?: Error }[] = [];
   let failNext: Error | null = null;
+  let failures = 0;
   const watch = (onChange: (e: WatchEvent) => void, options: WatchDrbdOptions): DrbdWatch => {
     const entry = { onChange, options, closed: false };
     watches.push(entry);
-    const error = failNext;
-    failNext = null;
+    const error = failures > 0 ? failNext : null;
+    if (--failures <= 0) failNext = null;
     const ready = error ? Promise.reject(error) : Promise.resolve().then(() => onChange({ status, changes: diffStatus(null, status), receivedAt: 0n, source: 'netlink' }));
     if (error) queueMicrotask(() => options.onError(error));
     ready.catch(() => undefined);
     return { ready, source: error ? null : 'netlink', close: () => void (entry.closed = true) };
   };
-  return { watch, watches, failWith: (e: Error) => void (failNext = e) };
+  return {
+    watch,
+    watches,
+    failWith: (e: Error, times = 1) => {
+      failNext = e;
+      failures = times;
+    },
+  };
 }
 
 describe('startDrbdFeed', () => {
@@ -72,6 +80,24 @@ describe('startDrbdFeed', () => {
     expect(fake.watches).toHaveLength(2);
     expect(state.health().alive).toBe(true);
     expect(errors).toHaveLength(2);
+    feed.close();
+  });
+
+  it('the module unloaded under a running watch: dead until it is back, reported once however many restarts fail', async () => {
+    const fake = fakeWatch();
+    const state = new DrbdState();
+    const errors: Error[] = [];
+    const feed = startDrbdFeed(state, { watch: fake.watch, restartDelayMs: 5, procPath: '/nonexistent', onError: (e) => errors.push(e) });
+    await feed.ready;
+    fake.failWith(new NoDrbdFamilyError(), 4);
+    fake.watches[0]!.options.onError(new NoDrbdFamilyError());
+    expect(state.health()).toMatchObject({ alive: false, lastError: new NoDrbdFamilyError().message });
+    for (let i = 0; i < 100 && fake.watches.length < 5; i++) await sleep(5);
+    expect(fake.watches.length).toBeGreaterThanOrEqual(5);
+    expect(state.health().alive).toBe(false);
+    for (let i = 0; i < 100 && !state.health().alive; i++) await sleep(5);
+    expect(state.health().alive).toBe(true);
+    expect(errors.map((e) => e.constructor.name)).toEqual(['NoDrbdFamilyError']);
     feed.close();
   });
 
