@@ -38,7 +38,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError, ParseError } from '../errors.js';
 import { LocalExecutor, type Executor, type ExecutorProcess } from '../sys/executor.js';
-import { runLocal, type RunOptions, type RunResult } from '../sys/local-exec.js';
+import { failureReason, runLocal, type RunOptions, type RunResult } from '../sys/local-exec.js';
 import type { LvmExec } from './report.js';
 import { logEntryFromRow, type LvmLogEntry } from './report-log.js';
 import { rowExcerpt } from './report-json.js';
@@ -328,9 +328,6 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal !== null ? `killed by ${signal}` : `exited with ${code}`;
 }
 
-function firstLine(text: string): string {
-  return text.trim().split('\n')[0] ?? '';
-}
 
 /**
  * The persistent shell. Commands run one at a time in call order. Call close() when done
@@ -428,7 +425,7 @@ export class LvmShell implements LvmRunner {
     const ok = options.okExitCodes ?? [0];
     if (!ok.includes(reply.exitCode)) {
       const problems = shellReplyProblems(reply.log);
-      const why = problems.length === 0 ? firstLine(stderr) : problems.join('; ');
+      const why = problems.length === 0 ? failureReason(stderr) : problems.join('; ');
       throw new CommandError(`${argv.join(' ')}: exited with ${reply.exitCode}${why === '' ? '' : `: ${why}`}`, {
         argv,
         exitCode: reply.exitCode,
@@ -640,7 +637,7 @@ export class LvmShell implements LvmRunner {
         if (this.proc === proc) this.proc = null;
         if (!proc.killedOnPurpose && ready) this.counters.crashes++;
         const how = error !== undefined ? `could not run (${error})` : describeExit(code, signal as NodeJS.Signals | null);
-        const why = firstLine(proc.stderrTail) ? `: ${firstLine(proc.stderrTail)}` : '';
+        const why = failureReason(proc.stderrTail) ? `: ${failureReason(proc.stderrTail)}` : '';
         const pending = proc.pending;
         if (pending !== null && !pending.answered) {
           pending.reject(new CommandError(`lvm shell ${how} while running ${pending.argv.join(' ')}${why}`, { argv: pending.argv, exitCode: null, stderr: pending.stderr }));

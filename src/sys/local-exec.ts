@@ -20,6 +20,24 @@ export interface RunResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+const REASON_MAX_LINES = 3;
+const REASON_MAX_CHARS = 400;
+
+/**
+ * The lines of a failed command's stderr that say why, for its error message:
+ * warnings are left out when something else was said (lvm often warns first,
+ * e.g. "WARNING: skipping LV lock in lvmlockd.", then says "Insufficient free
+ * space"), at most a few lines, joined. The whole stderr stays on the error.
+ */
+export function failureReason(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const telling = lines.filter((l) => !/^(WARNING|Warning|warning)\b/.test(l));
+  const chosen = (telling.length > 0 ? telling : lines).slice(0, REASON_MAX_LINES).join('; ');
+  return chosen.length > REASON_MAX_CHARS ? `${chosen.slice(0, REASON_MAX_CHARS - 1)}…` : chosen;
+}
 
 export async function runLocal(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const [file, ...args] = argv;
@@ -41,8 +59,8 @@ export async function runLocal(argv: readonly string[], options: RunOptions = {}
           ? (result.signal ? `killed by ${result.signal}` : result.shortMessage)
           : `exited with ${exitCode}`;
       const stderr = String(result.stderr ?? '');
-      const firstLine = stderr.trim().split('\n')[0] ?? '';
-      throw new CommandError(`${argv.join(' ')}: ${reason}${firstLine ? `: ${firstLine}` : ''}`, {
+      const why = failureReason(stderr);
+      throw new CommandError(`${argv.join(' ')}: ${reason}${why ? `: ${why}` : ''}`, {
         argv,
         exitCode,
         stderr,

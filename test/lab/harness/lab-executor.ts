@@ -7,7 +7,7 @@
  */
 import { CommandError } from '../../../src/errors.js';
 import type { ExecOptions, Executor, ExecutorProcess, SpawnOptions, WriteFileOptions } from '../../../src/sys/executor.js';
-import type { RunResult } from '../../../src/sys/local-exec.js';
+import { failureReason, type RunResult } from '../../../src/sys/local-exec.js';
 import type { LabNode } from './lab-node.js';
 
 export interface LabExecutorCall {
@@ -55,8 +55,8 @@ export class LabExecutor implements Executor {
     const ok = options.okExitCodes ?? [0];
     if (result.timedOut || result.exitCode === null || !ok.includes(result.exitCode)) {
       const why = result.timedOut ? `timed out after ${options.timeoutMs ?? 60_000} ms` : result.exitCode === null ? `killed by ${result.signal}` : `exited with ${result.exitCode}`;
-      const first = result.stderr.trim().split('\n')[0] ?? '';
-      throw new CommandError(`${this.node}: ${argv.join(' ')}: ${why}${first ? `: ${first}` : ''}`, {
+      const reason = failureReason(result.stderr);
+      throw new CommandError(`${this.node}: ${argv.join(' ')}: ${why}${reason ? `: ${reason}` : ''}`, {
         argv,
         exitCode: result.exitCode,
         stderr: result.stderr,
