@@ -11,6 +11,7 @@ import { Cluster } from '../../src/stack/cluster.js';
 import { DrbdResource } from '../../src/stack/drbd-resource.js';
 import { lvmUpperLayerCheck } from '../../src/stack/upper-layer-lvm.js';
 import { attachIscsiDisk, exportBlockDeviceIscsi, GUEST_LVM_CONF } from './guest-vm.js';
+import { FENCE_HANDLER, installDrbdFenceHandler, startFenceService, type FenceService } from './harness/fence.js';
 import { LabExecutor, type LabExecutorCall } from './harness/lab-executor.js';
 import type { Lab } from './harness/lab.js';
 import type { LabNode } from './harness/lab-node.js';
@@ -37,6 +38,8 @@ export interface GrowthStack {
   /** Every executor call, for the tests' cost summaries. */
   calls: LabExecutorCall[];
   guestDevice: string;
+  /** The host's fence service (DRBD's fence-peer handler in node1/node2 asks it). */
+  fence: FenceService;
 }
 
 export function growthDefinition(nodes: readonly LabNode[]): ResourceDefinitionInput {
@@ -48,7 +51,7 @@ export function growthDefinition(nodes: readonly LabNode[]): ResourceDefinitionI
     // c-min-rate: the guest's writer must not throttle resync to DRBD's 250 KiB/s floor in the lab.
     disk: { cPlanAhead: 0, resyncRate: '100M', cMinRate: 20480, fencing: 'resource-and-stonith' },
     // Stand-in for a STONITH agent: the lab kills nodes for real, so "peer was fenced" (exit 7) is true.
-    handlers: { fencePeer: '/usr/local/sbin/lab-fence-peer' },
+    handlers: { fencePeer: FENCE_HANDLER },
     nodes: nodes.map((n) => ({
       name: n.name,
       address: `ipv4 ${n.address}:7789`,
@@ -65,16 +68,16 @@ export async function connectGrowthLab(lab: Lab): Promise<GrowthStack> {
   const e2 = new LabExecutor(node2, { onCall: (c) => calls.push(c) });
   const e3 = new LabExecutor(node3, { onCall: (c) => calls.push(c) });
   await Promise.all([node1, node2].map((n) => n.execOk(['modprobe', '-a', 'dm-mod', 'drbd'])));
-  for (const n of [node1, node2]) {
-    await n.writeFile('/usr/local/sbin/lab-fence-peer', '#!/bin/sh\nexit 7\n');
-    await n.execOk(['chmod', '0755', '/usr/local/sbin/lab-fence-peer']);
-  }
+  // Real fencing: the host powers the peer off. node2 asks 5 s later, so node1 (the guest's iSCSI target) wins a split.
+  const fence = startFenceService(lab);
+  await installDrbdFenceHandler(node1, 'node2');
+  await installDrbdFenceHandler(node2, 'node1', 5);
   const cluster = await Cluster.connect([
     { name: 'node1', executor: e1 },
     { name: 'node2', executor: e2 },
   ]);
   const r0 = new DrbdResource(cluster, growthDefinition([node1, node2]));
-  return { node1, node2, node3, e1, e2, e3, cluster, r0, calls, guestDevice: '' };
+  return { node1, node2, node3, e1, e2, e3, cluster, r0, calls, guestDevice: '', fence };
 }
 
 /** Tier 1 (400 MiB LVs) and r0 created and synced, node1 Primary. */

@@ -79,6 +79,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  stack?.fence.stop();
   await lab?.stop();
   log('done');
 });
@@ -250,6 +251,26 @@ describe('refusals, in real situations, change nothing', () => {
   });
 });
 
+/** node2 after a crash or a fence: booted, back in DRBD as a second Primary, in the lockspace, the guest disk active shared. */
+async function rejoinNode2(): Promise<void> {
+  const started = Date.now();
+  await lab!.bootNode('node2');
+  log(`node2 booted again in ${secondsSince(started)}`);
+  // What the boot services do: modules, the local VG activated, then the resource.
+  await node2.execOk(['modprobe', '-a', 'dm-mod', 'drbd']);
+  await node2.execOk(['vgchange', '-ay', VG]);
+  // As the cluster manager would: the resource up, two primaries allowed as on the survivor, resync, promote.
+  await node2.execOk(['drbdadm', 'up', 'r0']);
+  await node2.execOk(['drbdadm', 'net-options', '--allow-two-primaries=yes', 'r0']);
+  await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate after the crash', 300_000);
+  await node2.execOk(['drbdadm', 'primary', 'r0']);
+  await setupLvmlockd(e2, { lockManager: 'sanlock', hostId: 2, daemons: 'direct', sanlockWatchdog: false });
+  const lockstart = Date.now();
+  await startLockspace(e2, SHARED_VG, { retries: 60, retryDelayMs: 5000 });
+  log(`node2 back in the lockspace after ${secondsSince(lockstart)}`);
+  await activate(e2, { vg: SHARED_VG, lv: GUEST_LV }, 'shared');
+}
+
 describe('a node killed between two steps: the same grow completes once it is back; nothing is lost', () => {
   const target: GrowthTarget = { kind: 'guest-disk', sizeBytes: 320n * MiB };
   const locks = () => join(lab!.dir, 'locks');
@@ -296,22 +317,7 @@ describe('a node killed between two steps: the same grow completes once it is ba
   });
 
   it('node2 boots, rejoins DRBD, dual-primary and the lockspace; the same grow then completes from where it stopped', async () => {
-    const started = Date.now();
-    await lab!.bootNode('node2');
-    log(`node2 booted again in ${secondsSince(started)}`);
-    // What the boot services do: modules, the local VG activated, then the resource.
-    await node2.execOk(['modprobe', '-a', 'dm-mod', 'drbd']);
-    await node2.execOk(['vgchange', '-ay', VG]);
-    // As the cluster manager would: the resource up, two primaries allowed as on the survivor, resync, promote.
-    await node2.execOk(['drbdadm', 'up', 'r0']);
-    await node2.execOk(['drbdadm', 'net-options', '--allow-two-primaries=yes', 'r0']);
-    await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate after the crash', 300_000);
-    await node2.execOk(['drbdadm', 'primary', 'r0']);
-    await setupLvmlockd(e2, { lockManager: 'sanlock', hostId: 2, daemons: 'direct', sanlockWatchdog: false });
-    const lockstart = Date.now();
-    await startLockspace(e2, SHARED_VG, { retries: 60, retryDelayMs: 5000 });
-    log(`node2 back in the lockspace after ${secondsSince(lockstart)}`);
-    await activate(e2, { vg: SHARED_VG, lv: GUEST_LV }, 'shared');
+    await rejoinNode2();
 
     const dry = await grow(topology, target, { dryRun: true, lockDir: locks() });
     // tier 1 on node1 was done before the crash: not planned again.
@@ -344,17 +350,18 @@ describe('a node killed between two steps: the same grow completes once it is ba
   });
 });
 
-describe('hastor grow on the command line: run on node1, node2 and the guest reached over ssh (unprivileged user, sudo -n, key in an agent)', () => {
-  const CLUSTER_FILE = '/etc/hastor/cluster.json';
-  const LVM_PROFILE = '/etc/lvm/profile/hastor-lvmshell.profile';
-  // The root commands growth runs on node2 and in the guest, each pinned to `env LC_ALL=C <tool>`; the lvm shell's reads.
-  const SUDOERS = `${BASE_SUDOERS}${LVM_SUDOERS}hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm *, /usr/bin/env LC_ALL\\=C pvs *, /usr/bin/env LC_ALL\\=C vgs *, /usr/bin/env LC_ALL\\=C lvs *, /usr/bin/env LC_ALL\\=C lvextend *, /usr/bin/env LC_ALL\\=C lvchange *, /usr/bin/env LC_ALL\\=C pvresize *, /usr/bin/env LC_ALL\\=C lvmlockctl --info
+// The CLI in node1, node2 and the guest over ssh (set up by the command-line tests, used by the fault tests after them).
+const CLUSTER_FILE = '/etc/hastor/cluster.json';
+const LVM_PROFILE = '/etc/lvm/profile/hastor-lvmshell.profile';
+// The root commands growth runs on node2 and in the guest, each pinned to `env LC_ALL=C <tool>`; the lvm shell's reads.
+const SUDOERS = `${BASE_SUDOERS}${LVM_SUDOERS}hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm *, /usr/bin/env LC_ALL\\=C pvs *, /usr/bin/env LC_ALL\\=C vgs *, /usr/bin/env LC_ALL\\=C lvs *, /usr/bin/env LC_ALL\\=C lvextend *, /usr/bin/env LC_ALL\\=C lvchange *, /usr/bin/env LC_ALL\\=C pvresize *, /usr/bin/env LC_ALL\\=C lvmlockctl --info
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan, /usr/bin/env LC_ALL\\=C resize2fs /dev/*, /usr/bin/env LC_ALL\\=C dumpe2fs -h /dev/*
 `;
-  const hastor = (args: string[], timeoutMs = 300_000) =>
-    node1.exec([GUEST_NODE, `${projectRoot()}/bin/hastor.js`, '--cluster', CLUSTER_FILE, ...args], { env: { SSH_AUTH_SOCK: AGENT_SOCKET }, timeoutMs });
-  const growArgs = (to: string) => ['grow', `${SHARED_VG}/${GUEST_LV}`, '--to', to, '--guest', 'vm1', '--guest-lv', `${GUEST_VG}/${GUEST_DATA_LV}`];
+const hastor = (args: string[], timeoutMs = 300_000) =>
+  node1.exec([GUEST_NODE, `${projectRoot()}/bin/hastor.js`, '--cluster', CLUSTER_FILE, ...args], { env: { SSH_AUTH_SOCK: AGENT_SOCKET }, timeoutMs });
+const growArgs = (to: string) => ['grow', `${SHARED_VG}/${GUEST_LV}`, '--to', to, '--guest', 'vm1', '--guest-lv', `${GUEST_VG}/${GUEST_DATA_LV}`];
 
+describe('hastor grow on the command line: run on node1, node2 and the guest reached over ssh (unprivileged user, sudo -n, key in an agent)', () => {
   it('sshd on node2 and node3, the agent on node1, the cluster file', async () => {
     await setupSshAccess([node2, node3], node1, SUDOERS);
     const ssh = (n: LabNode) => ({ host: n.address, user: 'hastor', knownHostsFile: KNOWN_HOSTS, controlDir: '/run/hastor-ssh', options: { ConnectTimeout: '10' } });
@@ -426,3 +433,143 @@ hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan
     expect(planned.target).toEqual({ kind: 'guest-disk', sizeBytes: 384 * 1024 * 1024 });
   });
 });
+
+/** A guest writer of checkable records on /data until stopped; stop() returns what it wrote and what reads back. */
+async function startGuestWriter(name: string): Promise<{ stop: () => Promise<{ records: number; lastError: string | null; readBack: unknown }> }> {
+  const out = join(node3.nodeDir, `${name}.log`);
+  await node3.execOk(['rm', '-f', '/tmp/writer.stop', `/data/${name}.log`]);
+  await node3.spawnBackground([GUEST_NODE, distPath('guest', 'growth-writer.js'), '--file', `/data/${name}.log`, '--stop', '/tmp/writer.stop'], { stdoutPath: out });
+  return {
+    stop: async () => {
+      await node3.execOk(['touch', '/tmp/writer.stop']);
+      let summary = '';
+      for (let i = 0; i < 150 && summary === ''; i++) {
+        await sleep(200);
+        summary = existsSync(out) ? readFileSync(out, 'utf8').trim() : '';
+      }
+      const wrote = JSON.parse(summary) as { records: number; lastError: string | null };
+      const readBack = await node3.guestScript('growth-writer', ['--check', `/data/${name}.log`]);
+      return { ...wrote, readBack };
+    },
+  };
+}
+
+/** After a fault: the data checks of the matrix (writer, pattern, verify) and no hastor process or held grow lock on node1. */
+async function afterFault(writer: Awaited<ReturnType<typeof startGuestWriter>>, what: string): Promise<string> {
+  const wrote = await writer.stop();
+  expect(wrote.lastError).toBeNull();
+  expect(wrote.readBack).toEqual({ records: wrote.records, trailingBytes: 0, bad: [] });
+  await node3.execOk(['sh', '-c', 'sha256sum -c /root/pattern.sha256']);
+  await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate', 300_000);
+  const verify = await r0.verify();
+  expect(verify.outOfSyncBytes).toBe(0n);
+  expect((await node1.exec(['pgrep', '-af', 'bin/hastor\\.js'])).stdout.trim()).toBe('');
+  // The grow lock of the CLI on node1: free (flock -n takes it at once) or never made.
+  const lock = await node1.exec(['sh', '-c', 'for f in /run/lock/hastor/*; do [ -e "$f" ] || continue; flock -n "$f" true || echo "held: $f"; done']);
+  expect(lock.stdout.trim()).toBe('');
+  const summary = `writer ${wrote.records} records intact, pattern ok, verify ${verify.outOfSyncBytes} B out of sync, no hastor process or held lock`;
+  log(`${what}: ${summary}`);
+  return summary;
+}
+
+const growthFaults: { fault: string; reported: string; data: string }[] = [];
+
+describe('faults during growth (issue 15): each leaves data intact and a grow that completes', () => {
+  afterAll(() => {
+    if (growthFaults.length === 0) return;
+    const table = ['| fault | what hastor reported | data checks |', '| --- | --- | --- |', ...growthFaults.map((r) => `| ${r.fault} | ${r.reported} | ${r.data} |`)].join('\n');
+    console.log(`[growth-lab] fault matrix (${new Date().toISOString().slice(0, 10)}):\n${table}`);
+  });
+
+  it('hastor SIGKILLed in the middle of each kind of step: every new run resumes where the last one stopped', async () => {
+    const writer = await startGuestWriter('kill-writer');
+    // In node1: start `hastor grow`, SIGKILL it once its first step has started (the command is then running),
+    // and list the step commands still running after it died.
+    const killer = `err=/tmp/grow-kill.err; rm -f $err
+      SSH_AUTH_SOCK=${AGENT_SOCKET} ${GUEST_NODE} ${projectRoot()}/bin/hastor.js --cluster ${CLUSTER_FILE} ${growArgs('384M').join(' ')} --yes 2>$err >/dev/null &
+      pid=$!
+      while kill -0 $pid 2>/dev/null; do
+        if grep -q '^\\[1/' $err; then
+          sleep 0.05; kill -9 $pid
+          echo "killed at: $(grep '^\\[1/' $err | head -n 1)"
+          echo "still running: $(pgrep -af 'lvextend|lvchange|pvresize|drbdadm resize|iscsiadm|resize2fs' | grep -v pgrep | tr '\n' ';')"
+          exit 0
+        fi
+        sleep 0.02
+      done
+      wait $pid; echo "finished: exit $?"; tail -n 3 $err`;
+    const killedAt: string[] = [];
+    let finished = '';
+    for (let round = 1; round <= 16 && finished === ''; round++) {
+      const run = await node1.execOk(['sh', '-c', killer], { timeoutMs: 300_000 });
+      log(`kill round ${round}: ${run.stdout.trim().replace(/\n/g, ' | ')}`);
+      const killed = /killed at: \[1\/\d+\] (\S+): (.*) \.\.\./.exec(run.stdout);
+      if (killed) {
+        killedAt.push(`${killed[1]} ${killed[2]!.split(' ').find((w) => /^(lvextend|lvchange|pvresize|drbdadm|iscsiadm|resize2fs)$/.test(w)) ?? killed[2]}`);
+        continue;
+      }
+      if (/finished: exit 0/.test(run.stdout)) finished = run.stdout;
+      else if (/no-resync/.test(run.stdout)) await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate', 300_000);
+      else throw new Error(`hastor grow after a kill: ${run.stdout}`);
+    }
+    log(`killed at: ${killedAt.join('; ')}`);
+    expect(finished).toMatch(/finished: exit 0/);
+    // Every kind of step was under way at one of the kills.
+    for (const tool of ['lvextend', 'drbdadm', 'pvresize', 'lvchange', 'iscsiadm', 'resize2fs']) {
+      expect(killedAt.some((k) => k.includes(tool)), `a kill during a ${tool} step`).toBe(true);
+    }
+    const state = (await readGrowthState(topology)).state;
+    expect(state.tier2?.lv?.sizeBytes).toBe(384n * MiB);
+    expect(state.guest?.disk.sizeBytes).toBe(384n * MiB);
+    expect(state.guest?.fs.sizeBytes).toBe(state.guest?.lv.sizeBytes);
+    const data = await afterFault(writer, 'after the kills');
+    growthFaults.push({ fault: `hastor grow SIGKILLed as each step ran (${killedAt.length} kills)`, reported: `each new run planned only what was left; the last exited 0 (killed during: ${killedAt.join(', ')})`, data });
+  });
+
+  it('the tier-2 VG fills up during a grow: the extend fails with lvm\'s reason, the steps before it stay done, and the grow completes once there is room', async () => {
+    const writer = await startGuestWriter('full-writer');
+    const target: GrowthTarget = { kind: 'guest-disk', sizeBytes: 416n * MiB };
+    const done: string[] = [];
+    const error = await grow(topology, target, {
+      lockDir: join(lab!.dir, 'locks'),
+      pollIntervalMs: 500,
+      onProgress: async (e) => {
+        if (e.type === 'step-done') done.push(e.step.id);
+        // Someone else takes every free extent just before hastor's extend.
+        if (e.type === 'step-start' && e.step.id === 'tier2-lvextend') await node1.execOk(['lvcreate', '-y', '-an', '-l', '100%FREE', '-n', 'filler', SHARED_VG]);
+      },
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Error);
+    const message = (error as Error).message;
+    log(`grow with the VG full: ${message.split('\n').slice(0, 3).join(' | ')}`);
+    expect(message).toMatch(/tier2-lvextend|lvextend/);
+    expect(message).toMatch(/[Ii]nsufficient free space|free/);
+    expect(done).toEqual(['tier1-lvextend@node1', 'tier1-lvextend@node2', 'drbd-resize', 'tier2-pvresize']);
+    expect((await readGrowthState(topology)).state.tier2?.lv?.sizeBytes).toBe(384n * MiB);
+    await node1.execOk(['lvremove', '-y', `${SHARED_VG}/filler`]);
+    const resumed = await grow(topology, target, { lockDir: join(lab!.dir, 'locks'), pollIntervalMs: 500 });
+    expect(resumed.ran[0]?.step.id).toBe('tier2-lvextend');
+    expect(resumed.state.guest?.disk.sizeBytes).toBe(416n * MiB);
+    const data = await afterFault(writer, 'after the VG was full');
+    growthFaults.push({ fault: 'tier-2 VG full at the tier-2 extend', reported: `grow failed naming the step: ${message.split('\n')[0]}; the next grow resumed at tier2-lvextend`, data });
+  });
+
+  it('two grows at once, each with its own lock (as on two nodes): both end at the target or one fails cleanly, and the stack is whole', async () => {
+    const writer = await startGuestWriter('twice-writer');
+    const target: GrowthTarget = { kind: 'guest-disk', sizeBytes: 448n * MiB };
+    const outcomes = await Promise.allSettled(['locks-a', 'locks-b'].map((dir) => grow(topology, target, { lockDir: join(lab!.dir, dir), pollIntervalMs: 500 })));
+    const said = outcomes.map((o) => (o.status === 'fulfilled' ? `ok (${o.value.ran.length} steps run)` : `failed: ${(o.reason as Error).message.split('\n')[0]}`));
+    log(`two grows at once: ${said.join(' / ')}`);
+    expect(outcomes.some((o) => o.status === 'fulfilled')).toBe(true);
+    // Whatever the loser did, a grow now finds the target reached or finishes it.
+    const after = await grow(topology, target, { lockDir: join(lab!.dir, 'locks'), pollIntervalMs: 500 });
+    expect(after.state.tier2?.lv?.sizeBytes).toBe(448n * MiB);
+    expect(after.state.guest?.fs.sizeBytes).toBe(after.state.guest?.lv.sizeBytes);
+    const data = await afterFault(writer, 'after two grows at once');
+    growthFaults.push({ fault: 'two grows at once with separate locks', reported: said.join(' / '), data });
+  });
+});
+
