@@ -15,6 +15,7 @@ import type { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lockFile, type FileLock } from '../../sys/flock.js';
 import { planGrowth, type PlanGrowthOptions } from './plan.js';
 import { checkGrowthTarget } from './limits.js';
+import { checkTimerMs } from '../../sys/timer-ms.js';
 import { GrowthStateReader, type DrbdSyncView, type GrowthReading } from './read-state.js';
 import type { GrowthTopology } from './topology.js';
 import type { GrowthIncrement, GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
@@ -108,8 +109,13 @@ export function resolveGrowthTarget(target: GrowthTarget | GrowthIncrement, stat
 }
 
 /** Everything grow() can check without reading a node: done before the lock is taken, so bad input never holds it. */
-function checkGrowInput(target: GrowthTarget | GrowthIncrement, _options: GrowOptions): void {
+function checkGrowInput(target: GrowthTarget | GrowthIncrement, options: GrowOptions): void {
   checkGrowthTarget(target);
+  checkTimerMs('lockTimeoutMs', options.lockTimeoutMs, 0);
+  checkTimerMs('stepTimeoutMs', options.stepTimeoutMs, 1);
+  checkTimerMs('settleTimeoutMs', options.settleTimeoutMs, 1);
+  checkTimerMs('resyncTimeoutMs', options.resyncTimeoutMs, 1);
+  checkTimerMs('pollIntervalMs', options.pollIntervalMs, 1);
 }
 
 /**
