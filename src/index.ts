@@ -59,4 +59,5 @@ export {
 } from './drbd/watch.js';
 export * from './sys/block-device.js';
 export * from './sys/filesystem.js';
+export { MAX_TIMER_MS, checkTimerMs } from './sys/timer-ms.js';
 export * from './metrics/index.js';

@@ -12,6 +12,7 @@ import { readLiveStatus, type LiveSource, type ReadLiveStatusOptions } from '../
 import type { DrbdStatus } from '../drbd/status-model.js';
 import { watchDrbd, type DrbdWatch, type WatchDrbdOptions, type WatchEvent } from '../drbd/watch.js';
 import { SplitBrainDetector } from './split-brain.js';
+import { checkTimerMs } from '../sys/timer-ms.js';
 
 export type DrbdFeedMode = 'netlink' | 'poll';
 
@@ -132,7 +133,14 @@ function netlinkUnavailable(error: unknown): boolean {
  * (socket error) marks the state dead (so /healthz says 503) and is
  * restarted after `restartDelayMs`.
  */
+/** ConfigError for delays a timer cannot hold; startExporter calls it before starting anything. */
+export function checkDrbdFeedOptions(options: DrbdFeedOptions): void {
+  checkTimerMs('drbd.pollIntervalMs', options.pollIntervalMs, 1);
+  checkTimerMs('drbd.restartDelayMs', options.restartDelayMs, 0);
+}
+
 export function startDrbdFeed(state: DrbdState, options: DrbdFeedOptions = {}): DrbdFeed {
+  checkDrbdFeedOptions(options);
   const watch = options.watch ?? watchDrbd;
   const readStatus = options.readStatus ?? readLiveStatus;
   const pollIntervalMs = options.pollIntervalMs ?? 5000;

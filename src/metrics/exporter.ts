@@ -6,8 +6,8 @@
  * decides when to close().
  */
 import { runLocal } from '../sys/local-exec.js';
-import { DrbdState, startDrbdFeed, type DrbdFeedOptions } from './drbd-state.js';
-import { LvmState, startLvmFeed, type LvmFeedOptions } from './lvm-state.js';
+import { checkDrbdFeedOptions, DrbdState, startDrbdFeed, type DrbdFeedOptions } from './drbd-state.js';
+import { checkLvmFeedOptions, LvmState, startLvmFeed, type LvmFeedOptions } from './lvm-state.js';
 import { createExporterRegistry, type ExporterRegistry } from './registry.js';
 import { DEFAULT_LISTEN_HOST, DEFAULT_LISTEN_PORT, startMetricsServer, type HealthReport, type MetricsServer } from './server.js';
 
@@ -73,6 +73,9 @@ export function exporterHealth(drbd: DrbdState, lvm: LvmState | null, now: numbe
 }
 
 export async function startExporter(options: ExporterOptions = {}): Promise<Exporter> {
+  // Both checked before either feed starts: a bad LVM option must not leave a DRBD feed running.
+  checkDrbdFeedOptions(options.drbd ?? {});
+  if (options.lvm) checkLvmFeedOptions(options.lvm);
   const onError = options.onError ?? (() => undefined);
   const drbd = new DrbdState();
   const lvm = options.lvm === false ? null : new LvmState();

@@ -3,6 +3,7 @@ export { startExporter, exporterHealth, readUtilsVersion, type Exporter, type Ex
 export {
   DrbdState,
   startDrbdFeed,
+  checkDrbdFeedOptions,
   readModuleVersion,
   type DrbdFeed,
   type DrbdFeedMode,
@@ -12,6 +13,7 @@ export {
 export {
   LvmState,
   startLvmFeed,
+  checkLvmFeedOptions,
   lvmSampleFromReport,
   startedLockspaces,
   type LvmFeed,

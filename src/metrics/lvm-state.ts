@@ -14,6 +14,7 @@ import { readFullReport, type LvmFullReport } from '../lvm/report.js';
 import { detectLvmVersion, type LvmVersionInfo } from '../lvm/version.js';
 import { vgLockingOf } from '../lvm/shared-vg.js';
 import { parseLvmlockctlInfo } from '../lvm/lvmlockctl.js';
+import { checkTimerMs } from '../sys/timer-ms.js';
 
 export type LvmTier = '1' | '2';
 
@@ -120,7 +121,14 @@ export async function startedLockspaces(): Promise<Set<string>> {
   return new Set(parseLvmlockctlInfo(stdout).filter((vg) => vg.lockspaceStarted).map((vg) => vg.vg));
 }
 
+/** ConfigError for delays a timer cannot hold; startExporter calls it before starting anything. */
+export function checkLvmFeedOptions(options: LvmFeedOptions): void {
+  checkTimerMs('lvm.intervalMs', options.intervalMs, 1);
+  checkTimerMs('lvm.timeoutMs', options.timeoutMs, 1);
+}
+
 export function startLvmFeed(state: LvmState, options: LvmFeedOptions = {}): LvmFeed {
+  checkLvmFeedOptions(options);
   const intervalMs = options.intervalMs ?? 30_000;
   const ownRunner = options.runner === undefined;
   let runner: LvmRunner | null = options.runner ?? null;

@@ -22,6 +22,7 @@ export { detectDrift, type DriftItem, type DriftKind, type DriftReport, type Nod
 export type { UpperLayerCheck, UpperLayerVerdict } from './upper-layer.js';
 export { lvmUpperLayerCheck, lvmVerdict, lvmFindingsOn, resourceDevices } from './upper-layer-lvm.js';
 export * from './growth/plan.js';
+export { MAX_GROWTH_BYTES, MAX_GROWTH_LIMIT_TEXT, checkGrowthTarget } from './growth/limits.js';
 export type * from './growth/types.js';
 export * from './growth/topology.js';
 export * from './growth/read-state.js';

@@ -6,6 +6,8 @@ import { ParseError } from '../errors.js';
 import type { Executor } from './executor.js';
 
 const SECTOR = 512n;
+const MAX_MAJOR = (1 << 12) - 1;
+const MAX_MINOR = (1 << 20) - 1;
 
 /** `/sys/class/block/<name>/size`: sectors of 512 bytes whatever the device's own block size. */
 export function parseSysfsSectors(text: string, source = 'sysfs size'): bigint {
@@ -67,7 +69,11 @@ export function parseBlockProbe(text: string, source = 'block device probe'): Bl
   const devices = lines.map((line, i): BlockDeviceInfo => {
     const m = /^(\d+):(\d+) ([A-Za-z0-9._-]+) (\d+) (\/sys\/\S+)(?: (\S+))?$/.exec(line.trim());
     if (m === null) throw new ParseError(`expected "MAJ:MIN name sectors sysfs-path [dm-name]", got ${JSON.stringify(line.slice(0, 80))}`, { source, line: i + 1, excerpt: line.slice(0, 80) });
-    return { major: Number(m[1]), minor: Number(m[2]), kernelName: m[3]!, sizeBytes: BigInt(m[4]!) * SECTOR, sysPath: m[5]!, dmName: m[6] ?? null };
+    const major = Number(m[1]);
+    const minor = Number(m[2]);
+    // Linux's dev_t: a 12-bit major, a 20-bit minor. More is a misread, and would lose precision as a number.
+    if (major > MAX_MAJOR || minor > MAX_MINOR) throw new ParseError(`device numbers ${m[1]}:${m[2]} are beyond ${MAX_MAJOR}:${MAX_MINOR}`, { source, line: i + 1, excerpt: line.slice(0, 80) });
+    return { major, minor, kernelName: m[3]!, sizeBytes: BigInt(m[4]!) * SECTOR, sysPath: m[5]!, dmName: m[6] ?? null };
   });
   const [device, ...slaves] = devices;
   return device === undefined ? null : { ...device, slaves };

@@ -1,18 +1,16 @@
 import { Command } from 'commander';
 import { parseListenAddress, startExporter, type Exporter } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { parseDuration } from '../duration.js';
+
+// Faster than once a second only spawns readers: Prometheus scrapes every 15 s or so.
+const INTERVAL_BOUNDS = { minSeconds: 1 };
 
 interface ExporterCliOptions {
   listen: string;
   lvmInterval: string;
   lvm: boolean;
   pollInterval: string;
-}
-
-function seconds(context: CliContext, flag: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) context.usageError(`${flag} takes a number of seconds above 0, not ${JSON.stringify(text)}`);
-  return value;
 }
 
 /** Waits for SIGTERM or SIGINT; resolves with its name. */
@@ -37,9 +35,9 @@ export function exporterCommand(context: CliContext, hooks: ExporterCommandHooks
   return new Command('exporter')
     .description('serve DRBD and LVM metrics for Prometheus (/metrics, /healthz) until SIGTERM or SIGINT')
     .option('--listen <addr:port>', 'address to listen on (loopback by default; [::1]:PORT for IPv6, :PORT for all addresses)', '127.0.0.1:9942')
-    .option('--lvm-interval <seconds>', 'how often to refresh the LVM metrics through the persistent lvm shell', '30')
+    .option('--lvm-interval <seconds>', 'how often to refresh the LVM metrics through the persistent lvm shell (1 to 86400)', '30')
     .option('--no-lvm', 'no LVM metrics (lvm needs root; DRBD metrics do not)')
-    .option('--poll-interval <seconds>', 'DRBD read interval when netlink events are not available', '5')
+    .option('--poll-interval <seconds>', 'DRBD read interval when netlink events are not available (1 to 86400)', '5')
     .addHelpText(
       'after',
       `
@@ -59,17 +57,17 @@ Metrics, the unit file and the alert rules: docs/exporter.md.`,
           return context.usageError((error as Error).message);
         }
       })();
-      const lvmInterval = seconds(context, '--lvm-interval', options.lvmInterval);
-      const pollInterval = seconds(context, '--poll-interval', options.pollInterval);
+      const lvmIntervalMs = parseDuration(options.lvmInterval, '--lvm-interval', INTERVAL_BOUNDS);
+      const pollIntervalMs = parseDuration(options.pollInterval, '--poll-interval', INTERVAL_BOUNDS);
       const exporter = await startExporter({
         host,
         port,
-        lvm: options.lvm ? { intervalMs: lvmInterval * 1000 } : false,
-        drbd: { pollIntervalMs: pollInterval * 1000 },
+        lvm: options.lvm ? { intervalMs: lvmIntervalMs } : false,
+        drbd: { pollIntervalMs },
         onError: (error) => void context.stderr.write(`hastor exporter: ${error.message}\n`),
       });
       const health = exporter.health() as { drbd?: { mode?: string | null } };
-      context.stderr.write(`hastor exporter: listening on ${exporter.url} (DRBD via ${health.drbd?.mode ?? 'unknown'}, LVM ${options.lvm ? `every ${lvmInterval} s` : 'off'})\n`);
+      context.stderr.write(`hastor exporter: listening on ${exporter.url} (DRBD via ${health.drbd?.mode ?? 'unknown'}, LVM ${options.lvm ? `every ${lvmIntervalMs / 1000} s` : 'off'})\n`);
       const signal = await (hooks.until ? hooks.until(exporter) : untilSignal());
       await exporter.close();
       context.stderr.write(`hastor exporter: stopped${typeof signal === 'string' ? ` (${signal})` : ''}\n`);

@@ -25,6 +25,7 @@ import {
   type VolumeGroup,
 } from '../../index.js';
 import { SilentExit, type CliContext } from '../context.js';
+import { parseDuration } from '../duration.js';
 import { colorsFor, formatBytes, table } from '../format.js';
 import { numbersForBigints, type ClusterSetupJson, type LvmReportJson } from '../json-contract.js';
 import { collect } from '../operation-output.js';
@@ -151,15 +152,14 @@ Examples:
   hastor lvm lock global --timeout 5 -- sh -c 'pvs; vgs'`,
     )
     .action(async (target: string, command: string[], options: LockOptions) => {
-      const seconds = Number(options.timeout);
-      if (!Number.isFinite(seconds) || seconds < 0) context.usageError(`--timeout must be a number of seconds, not ${JSON.stringify(options.timeout)}`);
+      const timeoutMs = parseDuration(options.timeout, '--timeout', { minSeconds: 0 });
       const conf = options.lockingDir === undefined ? await lvmConf() : undefined;
       const lockingDir = options.lockingDir ?? lockingDirFrom(conf);
       const code = await withLvmLocks(
         {
           mode: options.shared ? 'shared' : 'exclusive',
           ...(target === 'global' ? { global: true } : { vgs: [target] }),
-          timeoutMs: Math.round(seconds * 1000),
+          timeoutMs,
           lockingDir,
           prioritiseWriteLocks: prioritiseWriteLocksFrom(conf),
         },

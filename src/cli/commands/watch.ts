@@ -18,6 +18,7 @@ import {
   type WatchSource,
 } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { parseDuration } from '../duration.js';
 import { colorsFor, visibleLength, type Colors } from '../format.js';
 import type { WatchEventJson } from '../json-contract.js';
 import { renderStatus } from './status.js';
@@ -93,8 +94,8 @@ export function watchCommand(context: CliContext): Command {
     .description('follow DRBD state changes live: progress bar and ETA per syncing device on a terminal')
     .option('--json', 'one JSON object per event per line (see docs/cli.md)')
     .option('--count <n>', 'stop after n events (the initial state is the first)')
-    .option('--timeout <seconds>', 'stop after this many seconds (exit 0)')
-    .option('--interval <seconds>', 'terminal: re-read the state this often while a device syncs', '1')
+    .option('--timeout <seconds>', 'stop after this many seconds (exit 0; up to 86400)')
+    .option('--interval <seconds>', 'terminal: re-read the state this often while a device syncs (0.1 to 86400)', '1')
     .option('--changes <n>', 'terminal: how many recent changes to keep on screen', '8')
     .addOption(new Option('--source <source>', 'event source').choices(['auto', 'netlink', 'events2']).default('auto'))
     .addHelpText(
@@ -110,8 +111,9 @@ Examples:
     )
     .action(async (options: WatchOptions) => {
       const count = positive(context, '--count', options.count, true);
-      const timeout = positive(context, '--timeout', options.timeout, false);
-      const interval = positive(context, '--interval', options.interval, false) ?? 1;
+      const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout, '--timeout', { minSeconds: 0.001 });
+      // A redraw reads /proc/drbd and a netlink dump: ten a second is plenty.
+      const intervalMs = parseDuration(options.interval, '--interval', { minSeconds: 0.1 });
       const keep = positive(context, '--changes', options.changes, true) ?? 8;
       const tty = context.stdout.isTTY === true && !options.json && context.env.TERM !== 'dumb';
       const colors = colorsFor(context.stdout, context.env);
@@ -194,8 +196,8 @@ Examples:
       const ticker = screen === null ? undefined : setInterval(() => {
         if (latest !== null && isSyncing(latest)) void poll();
         else redraw(); // the clock moves
-      }, interval * 1000);
-      const timer = timeout === undefined ? undefined : setTimeout(() => finish(), timeout * 1000);
+      }, intervalMs);
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => finish(), timeoutMs);
       const onSigint = (): void => finish();
       process.once('SIGINT', onSigint);
       if (screen !== null) context.stdout.write('\u001b[?25l');

@@ -25,7 +25,8 @@ function word(s: Statement): string {
 }
 
 function options(block: readonly Statement[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a keyword like __proto__ is kept as data, not taken for the object's prototype.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const s of block) {
     if (s.block !== undefined) continue;
     out[word(s)] = s.words[1]?.text ?? 'yes';
@@ -42,7 +43,7 @@ export function parseDrbdsetupShow(text: string, resource: string): RunningConfi
   const nets: Record<string, string>[] = [];
   const topNet = res.block.find((s) => word(s) === 'net' && s.block !== undefined);
   const connections = res.block.filter((s) => word(s) === 'connection' && s.block !== undefined);
-  if (connections.length === 0) nets.push(options(topNet?.block ?? []));
+  if (connections.length === 0) nets.push({ ...options(topNet?.block ?? []) });
   for (const c of connections) {
     const net = (c.block as Statement[]).find((s) => word(s) === 'net' && s.block !== undefined);
     nets.push({ ...options(topNet?.block ?? []), ...options(net?.block ?? []) });

@@ -14,6 +14,8 @@ import { assertResourceName } from '../../drbd/lifecycle/index.js';
 import type { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lockFile, type FileLock } from '../../sys/flock.js';
 import { planGrowth, type PlanGrowthOptions } from './plan.js';
+import { checkGrowthTarget } from './limits.js';
+import { checkTimerMs } from '../../sys/timer-ms.js';
 import { GrowthStateReader, type DrbdSyncView, type GrowthReading } from './read-state.js';
 import type { GrowthTopology } from './topology.js';
 import type { GrowthIncrement, GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
@@ -90,14 +92,30 @@ export class GrowthVerifyError extends HastorError {
  * DRBD's usable size, as the state shows them.
  */
 export function resolveGrowthTarget(target: GrowthTarget | GrowthIncrement, state: GrowthState): GrowthTarget {
+  checkGrowthTarget(target);
   if ('sizeBytes' in target) return target;
+  let resolved: GrowthTarget;
   if (target.kind === 'drbd') {
     if (state.drbd.sizeBytes === 0n) throw new ConfigError(`DRBD ${state.drbd.resource}'s size could not be read, so it cannot grow by an amount; give an absolute size`);
-    return { kind: 'drbd', sizeBytes: state.drbd.sizeBytes + target.addBytes };
+    resolved = { kind: 'drbd', sizeBytes: state.drbd.sizeBytes + target.addBytes };
+  } else {
+    const lv = state.tier2?.lv;
+    if (lv === undefined) throw new ConfigError('the guest disk (tier-2 LV) could not be read, so it cannot grow by an amount; give an absolute size');
+    resolved = { kind: 'guest-disk', sizeBytes: lv.sizeBytes + target.addBytes, ...(target.lowerTiers === undefined ? {} : { lowerTiers: target.lowerTiers }) };
   }
-  const lv = state.tier2?.lv;
-  if (lv === undefined) throw new ConfigError('the guest disk (tier-2 LV) could not be read, so it cannot grow by an amount; give an absolute size');
-  return { kind: 'guest-disk', sizeBytes: lv.sizeBytes + target.addBytes, ...(target.lowerTiers === undefined ? {} : { lowerTiers: target.lowerTiers }) };
+  // The current size plus the increment may pass the limit the increment alone was within.
+  checkGrowthTarget(resolved);
+  return resolved;
+}
+
+/** Everything grow() can check without reading a node: done before the lock is taken, so bad input never holds it. */
+function checkGrowInput(target: GrowthTarget | GrowthIncrement, options: GrowOptions): void {
+  checkGrowthTarget(target);
+  checkTimerMs('lockTimeoutMs', options.lockTimeoutMs, 0);
+  checkTimerMs('stepTimeoutMs', options.stepTimeoutMs, 1);
+  checkTimerMs('settleTimeoutMs', options.settleTimeoutMs, 1);
+  checkTimerMs('resyncTimeoutMs', options.resyncTimeoutMs, 1);
+  checkTimerMs('pollIntervalMs', options.pollIntervalMs, 1);
 }
 
 /**
@@ -106,6 +124,7 @@ export function resolveGrowthTarget(target: GrowthTarget | GrowthIncrement, stat
  */
 export async function grow(topology: GrowthTopology, target: GrowthTarget | GrowthIncrement, options: GrowOptions = {}): Promise<GrowResult> {
   const started = Date.now();
+  checkGrowInput(target, options);
   const reader = new GrowthStateReader(topology, {
     ...(options.lvmShell === undefined ? {} : { lvmShell: options.lvmShell }),
     ...(options.lvm === undefined ? {} : { lvm: options.lvm }),

@@ -6,6 +6,7 @@
  */
 import { ConfigError, SafetyError } from '../../errors.js';
 import { isResyncState } from '../../drbd/lifecycle/resource-state.js';
+import { checkGrowthTarget } from './limits.js';
 import type { GrowthPlan, GrowthState, GrowthStep, GrowthTarget, Tier1NodeState } from './types.js';
 
 const SECTOR = 512n;
@@ -14,6 +15,9 @@ const AL_SECTORS = 64n; // 32 KiB activity log (DRBD 8.4 default al-stripes 1 ×
 const BM_SECT_SHIFT = 15n; // one 512-byte bitmap sector covers 2^15 data sectors (16 MiB at 4 KiB per bit)
 // XFS may leave a tail shorter than a minimal AG unused; ext4 fills the device.
 const FS_SLACK = 1n << 20n;
+const KIB4_BYTES = 4096n;
+const MD_FIXED_BLOCKS = (KIB4_SECTORS + AL_SECTORS) / KIB4_SECTORS; // superblock + activity log, in 4 KiB blocks
+const BLOCKS_PER_BITMAP_BLOCK = 1n << 15n; // data blocks one 4 KiB bitmap block covers (8 bitmap sectors × 2^15 sectors each)
 
 /**
  * DRBD 8.4 internal (flexible) meta-data size in bytes for a backing device of
@@ -35,11 +39,21 @@ export function drbdUsableBytes(backingBytes: bigint): bigint {
   return usable > 0n ? usable : 0n;
 }
 
-/** Smallest backing size, a multiple of `unit`, whose usable DRBD size is at least `usable`. */
+/**
+ * Smallest backing size, a multiple of `unit`, whose usable DRBD size is at least `usable`.
+ * Closed form, so the work does not grow with the size (a loop adding one unit at a time
+ * ran for hours on huge targets). In 4 KiB blocks, a backing of b blocks leaves
+ * b - ceil(b / 2^15) - 9 usable (bitmap: one block per 2^15 blocks; superblock and
+ * activity log: 9). The least b with b - ceil(b / 2^15) >= need is
+ * need + ceil(need / (2^15 - 1)). A unit that is no multiple of 4 KiB may end a few
+ * sectors past a bitmap boundary, which costs one block: then the next block is enough.
+ */
 export function backingBytesFor(usable: bigint, unit: bigint): bigint {
-  let backing = alignUp(usable + drbdInternalMetadataBytes(usable), unit);
-  while (drbdUsableBytes(backing) < usable) backing += unit;
-  return backing;
+  if (usable <= 0n) return 0n;
+  const need = ceilDiv(usable, KIB4_BYTES) + MD_FIXED_BLOCKS;
+  const blocks = need + ceilDiv(need, BLOCKS_PER_BITMAP_BLOCK - 1n);
+  const backing = alignUp(blocks * KIB4_BYTES, unit);
+  return drbdUsableBytes(backing) >= usable ? backing : alignUp((blocks + 1n) * KIB4_BYTES, unit);
 }
 
 export interface PlanGrowthOptions {
@@ -49,6 +63,9 @@ export interface PlanGrowthOptions {
 
 export function planGrowth(state: GrowthState, target: GrowthTarget, options: PlanGrowthOptions = {}): GrowthPlan {
   if (state.tier1.length === 0) throw new ConfigError('growth state has no tier-1 node');
+  checkGrowthTarget(target);
+  const badExtent = state.tier1.find((n) => n.vg.extentBytes <= 0n) ?? (state.tier2 !== undefined && state.tier2.vg.extentBytes <= 0n ? state.tier2 : undefined);
+  if (badExtent !== undefined) throw new ConfigError(`growth state: ${badExtent.vg.name} has an extent size of ${badExtent.vg.extentBytes} B`);
   const steps: GrowthStep[] = [];
   const t2 = state.tier2;
 

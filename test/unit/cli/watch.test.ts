@@ -71,7 +71,7 @@ describe('hastor watch without a terminal', () => {
     for (const args of [['--count', '0'], ['--count', '1.5'], ['--timeout', 'soon'], ['--interval', '-1']]) {
       const bad = await runCli(['watch', ...args]);
       expect(bad.code).toBe(2);
-      expect(bad.stderr).toMatch(/must be a positive/);
+      expect(bad.stderr).toMatch(args[0] === '--count' ? /must be a positive/ : /expected a number of seconds/);
     }
   });
 });

@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LockError } from '../../../src/errors.js';
+import { ConfigError, LockError } from '../../../src/errors.js';
 import { lockFile } from '../../../src/sys/flock.js';
 import { grow } from '../../../src/stack/growth/execute.js';
 import type { GrowthTopology } from '../../../src/stack/growth/topology.js';
@@ -32,5 +32,21 @@ describe('grow: its own lock per resource', () => {
     await expect(grow(unreadableTopology(), { kind: 'drbd', sizeBytes: 1n << 30n }, { lockDir: dir })).rejects.toThrow(/no cluster in this test/);
     const again = await lockFile(join(dir, 'grow-r0.lock'), { mode: 'exclusive', timeoutMs: 0 });
     again.release();
+  });
+
+  it('checks the target before the lock: a size beyond 1 PiB never takes or waits for it (issue 15)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hastor-grow-lock-'));
+    const held = await lockFile(join(dir, 'grow-r0.lock'), { mode: 'exclusive', timeoutMs: 0 });
+    try {
+      for (const target of [{ kind: 'drbd' as const, sizeBytes: 1n << 80n }, { kind: 'drbd' as const, addBytes: (1n << 50n) + 1n }, { kind: 'guest-disk' as const, sizeBytes: 0n }]) {
+        const error = await grow(unreadableTopology(), target, { lockDir: dir }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ConfigError);
+      }
+    } finally {
+      held.release();
+    }
+    const fresh = join(mkdtempSync(join(tmpdir(), 'hastor-grow-lock-')), 'never');
+    await expect(grow(unreadableTopology(), { kind: 'drbd', sizeBytes: 1n << 80n }, { lockDir: fresh })).rejects.toThrow(/above 1 PiB/);
+    expect(existsSync(fresh)).toBe(false);
   });
 });

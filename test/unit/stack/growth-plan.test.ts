@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { SafetyError } from '../../../src/errors.js';
+import { ConfigError, SafetyError } from '../../../src/errors.js';
 import {
   backingBytesFor,
   drbdInternalMetadataBytes,
@@ -91,6 +91,75 @@ describe('DRBD 8.4 internal meta data', () => {
         expect(drbdUsableBytes(b - unit)).toBeLessThan(usable);
       }),
     );
+  });
+});
+
+/** The loop backingBytesFor used to be: right, but one unit per turn (hours for 2^80 B). Reference for small sizes. */
+function backingBytesByStepping(usable: bigint, unit: bigint): bigint {
+  const start = usable + drbdInternalMetadataBytes(usable);
+  let backing = ((start + unit - 1n) / unit) * unit;
+  while (drbdUsableBytes(backing) < usable) backing += unit;
+  return backing;
+}
+
+describe('backingBytesFor: closed form (issue 15)', () => {
+  it('equals stepping one unit at a time, around every bitmap boundary and for odd units', () => {
+    const boundary = fc.bigInt({ min: 1n, max: 64n }).chain((k) => fc.bigInt({ min: -64n * KiB, max: 64n * KiB }).map((d) => k * 128n * MiB + d));
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.bigInt({ min: 1n, max: 8n * GiB }), boundary.filter((u) => u > 0n)),
+        fc.constantFrom(512n, 1024n, 3072n, 4096n, 6n * KiB, 1n * MiB, 4n * MiB, 6n * MiB, 32n * MiB),
+        (usable, unit) => {
+          expect(backingBytesFor(usable, unit)).toBe(backingBytesByStepping(usable, unit));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives the least sufficient extent multiple for huge sizes too (2^62 and 2^80 B, where stepping never ended)', () => {
+    for (const usable of [1n << 50n, 1n << 62n, 1n << 80n]) {
+      for (const unit of [4n * MiB, 1024n]) {
+        const b = backingBytesFor(usable, unit);
+        expect(b % unit).toBe(0n);
+        expect(drbdUsableBytes(b)).toBeGreaterThanOrEqual(usable);
+        expect(drbdUsableBytes(b - unit)).toBeLessThan(usable);
+      }
+    }
+    // 2^62 B usable: one bitmap bit per 4 KiB of the whole backing, i.e. 2^47 B for the data and
+    // 2^32 B more for the bitmap's own area, plus 36 KiB superblock and activity log; rounded to 4 MiB.
+    const b62 = backingBytesFor(1n << 62n, 4n * MiB);
+    const over = b62 - (1n << 62n) - (1n << 47n) - (1n << 32n);
+    expect(over).toBeGreaterThanOrEqual(36n * KiB);
+    expect(over).toBeLessThan(4n * MiB + 36n * KiB + 4n * KiB);
+  });
+});
+
+describe('planGrowth: targets beyond DRBD\'s 1 PiB', () => {
+  it('refuses them with a ConfigError naming the limit, for both kinds of target', () => {
+    for (const target of [
+      { kind: 'drbd' as const, sizeBytes: (1n << 50n) + 1n },
+      { kind: 'drbd' as const, sizeBytes: 1n << 62n },
+      { kind: 'guest-disk' as const, sizeBytes: 1n << 80n },
+    ]) {
+      expect(() => planGrowth(baseState(), target)).toThrow(ConfigError);
+      expect(() => planGrowth(baseState(), target)).toThrow(/above 1 PiB/);
+    }
+    expect(() => planGrowth(baseState(), { kind: 'drbd', sizeBytes: 0n })).toThrow(ConfigError);
+  });
+
+  it('plans exactly 1 PiB, the limit itself', () => {
+    const s = baseState();
+    for (const n of s.tier1) n.vg.freeBytes = 2n << 50n;
+    const plan = planGrowth(s, { kind: 'drbd', sizeBytes: 1n << 50n });
+    expect(plan.sizes.drbdBytes! >= 1n << 50n).toBe(true);
+    expect(plan.sizes.tier1LvBytes).toBe(backingBytesFor(1n << 50n, 4n * MiB));
+  });
+
+  it('refuses an extent size of 0 instead of dividing by it', () => {
+    const s = baseState();
+    s.tier1[0]!.vg.extentBytes = 0n;
+    expect(() => planGrowth(s, { kind: 'drbd', sizeBytes: 1n * GiB })).toThrow(ConfigError);
   });
 });
 
