@@ -30,6 +30,12 @@ export interface FileLock {
   readonly attempts: number;
   readonly released: boolean;
   /**
+   * The open descriptor that holds the lock (O_CLOEXEC). Hand it to a child
+   * (spawn's `stdio`) and the child holds the lock too, for as long as it lives.
+   * Throws once released.
+   */
+  readonly fd: number;
+  /**
    * Unlocks; like lvm, removes the file when nobody else holds a lock on it.
    * Idempotent. Returns whether this call removed the file.
    */
@@ -39,6 +45,12 @@ export interface FileLock {
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
 const ECANCELED = 125;
+const ELOOP = 40;
+
+/** A wait as an operator gives it: "0.3 s", "60 s". */
+export function formatWaitSeconds(ms: number): string {
+  return `${String(Number((ms / 1000).toFixed(3)))} s`;
+}
 
 class HeldLock implements FileLock {
   readonly path: string;
@@ -61,6 +73,11 @@ class HeldLock implements FileLock {
 
   get released(): boolean {
     return this.#fd === undefined;
+  }
+
+  get fd(): number {
+    if (this.#fd === undefined) throw new LockError(`the lock on ${this.path} was already released`, { path: this.path });
+    return this.#fd;
   }
 
   release(): boolean {
@@ -93,7 +110,7 @@ async function lockError(error: unknown, path: string, mode: LockMode, timeoutMs
   const how = mode === 'exclusive' ? 'exclusively' : 'shared';
   if (error.errno === EAGAIN || error.errno === ETIMEDOUT) {
     const holders = await holdersOf(error, path);
-    const waited = error.errno === EAGAIN ? 'it is' : `waited ${String(timeoutMs)} ms, it is still`;
+    const waited = error.errno === EAGAIN ? 'it is' : `waited ${formatWaitSeconds(timeoutMs ?? 0)}, it is still`;
     return new LockError(
       `cannot lock ${path} ${how}: ${waited} ${describeHolders(holders)}; retry later, or stop that process if it is stuck`,
       { path, holders, cause },
@@ -103,6 +120,12 @@ async function lockError(error: unknown, path: string, mode: LockMode, timeoutMs
     return new LockError(`gave up waiting for the lock on ${path}: the process is shutting down`, { path, cause });
   }
   const reason = cause instanceof NativeError ? cause.message : String(error);
+  if (error.errno === ELOOP) {
+    return new LockError(
+      `cannot lock ${path} ${how}: it is a symbolic link, and hastor never follows one for a lock file (someone may be trying to redirect root's writes); check who made it, remove it, and retry`,
+      { path, cause },
+    );
+  }
   return new LockError(
     `cannot lock ${path} ${how}: ${reason} (does the directory exist and is it writable?)`,
     { path, cause },
