@@ -99,6 +99,12 @@ export interface HeldLvmLock {
 export interface LvmLockSet {
   /** In the order taken. */
   readonly locks: readonly HeldLvmLock[];
+  /**
+   * The descriptors holding the locks, in the order taken. A child given them
+   * (spawn's `stdio`) holds the locks as long as it lives, as under flock(1),
+   * even if this process dies first.
+   */
+  fds(): number[];
   /** Releases in reverse order; idempotent. */
   release(): void;
 }
@@ -114,11 +120,9 @@ function modeOf(value: boolean | LockMode | undefined, fallback: LockMode): Lock
   return value === true ? fallback : value;
 }
 
-async function takeWithPriority(path: string, mode: LockMode, remaining: () => number | undefined, prioritise: boolean): Promise<FileLock> {
-  const timeout = (): { timeoutMs?: number } => {
-    const ms = remaining();
-    return ms === undefined ? {} : { timeoutMs: ms };
-  };
+async function takeWithPriority(path: string, mode: LockMode, remaining: () => number, totalMs: number, prioritise: boolean): Promise<FileLock> {
+  // A timeout message names the whole wait the caller asked for, not what was left of it.
+  const timeout = (): { timeoutMs: number; reportedWaitMs: number } => ({ timeoutMs: remaining(), reportedWaitMs: totalMs });
   if (!prioritise) return lockFile(path, { mode, ...timeout() });
   const aux = await lockFile(`${path}:aux`, { mode: 'exclusive', ...timeout() });
   try {
@@ -182,7 +186,7 @@ export async function acquireLvmLocks(request: LvmLockRequest): Promise<LvmLockS
     const lockMode = wanted.get(resource) as LockMode;
     const path = join(dir, lvmLockFileName(resource));
     try {
-      const lock = await takeWithPriority(path, lockMode, remaining, prioritise);
+      const lock = await takeWithPriority(path, lockMode, remaining, timeoutMs, prioritise);
       held.push({ resource, path, mode: lockMode, lock });
       request.onEvent?.({ type: 'locked', resource, path, mode: lockMode });
     } catch (error) {
@@ -201,7 +205,11 @@ export async function acquireLvmLocks(request: LvmLockRequest): Promise<LvmLockS
       throw error;
     }
   }
-  return { locks: held.map(({ resource, path, mode: m }) => ({ resource, path, mode: m })), release };
+  return {
+    locks: held.map(({ resource, path, mode: m }) => ({ resource, path, mode: m })),
+    fds: () => held.map((h) => h.lock.fd),
+    release,
+  };
 }
 
 /**

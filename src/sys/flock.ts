@@ -16,6 +16,8 @@ export interface LockFileOptions {
   mode: LockMode;
   /** 0: fail at once if held; n: wait up to n ms; omitted: wait as long as it takes (like lvm). */
   timeoutMs?: number;
+  /** The wait to name in a timeout message when this call is one part of a longer wait (default timeoutMs). */
+  reportedWaitMs?: number;
 }
 
 export interface FileLock {
@@ -104,13 +106,13 @@ async function holdersOf(error: NativeSysError, path: string): Promise<LockHolde
   }
 }
 
-async function lockError(error: unknown, path: string, mode: LockMode, timeoutMs: number | undefined): Promise<unknown> {
+async function lockError(error: unknown, path: string, mode: LockMode, waitedMs: number | undefined): Promise<unknown> {
   if (!isNativeSysError(error)) return error;
   const cause = toNativeError(error, `lock ${path}`);
   const how = mode === 'exclusive' ? 'exclusively' : 'shared';
   if (error.errno === EAGAIN || error.errno === ETIMEDOUT) {
     const holders = await holdersOf(error, path);
-    const waited = error.errno === EAGAIN ? 'it is' : `waited ${formatWaitSeconds(timeoutMs ?? 0)}, it is still`;
+    const waited = error.errno === EAGAIN ? 'it is' : `waited ${formatWaitSeconds(waitedMs ?? 0)}, it is still`;
     return new LockError(
       `cannot lock ${path} ${how}: ${waited} ${describeHolders(holders)}; retry later, or stop that process if it is stuck`,
       { path, holders, cause },
@@ -159,6 +161,6 @@ export async function lockFile(path: string, options: LockFileOptions): Promise<
         : await addon.lockFile(absolute, exclusive, timeoutMs ?? -1);
     return new HeldLock(absolute, options.mode, handle);
   } catch (error) {
-    throw await lockError(error, absolute, options.mode, timeoutMs);
+    throw await lockError(error, absolute, options.mode, options.reportedWaitMs ?? timeoutMs);
   }
 }

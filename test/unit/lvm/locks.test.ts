@@ -145,7 +145,7 @@ describe('taking lvm\'s locks', () => {
     expect(error.path).toBe(join(dir, 'V_x'));
     expect(error.holders.map((h) => h.pid)).toEqual([child.pid]);
     expect(error.holders[0]?.commandLine).toMatch(/lock-holder\.mjs .*V_x exclusive$/);
-    expect(error.message).toMatch(/^lvm's VG "x" lock \(shared\): cannot lock .*\/V_x shared: waited \d+ ms, it is still held by pid \d+ \(/);
+    expect(error.message).toMatch(/^lvm's VG "x" lock \(shared\): cannot lock .*\/V_x shared: waited 0\.4 s, it is still held by pid \d+ \(/);
     expect(elapsed).toBeGreaterThanOrEqual(390);
     expect(elapsed).toBeLessThan(2000);
     expect(error.cause).toBeInstanceOf(LockError);
