@@ -14,10 +14,10 @@
  * _vgname_order_correct): the global lock first, then VGs by strcmp, orphans last.
  * Seen with lvm2 2.03.16 -vvvv: `pvs` locks P_global then V_vg.t2-shared then V_vg_host.
  */
-import { mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { ConfigError, LockError } from '../errors.js';
+import { ConfigError, HastorError, LockError } from '../errors.js';
 import { lockFile } from '../sys/flock.js';
+import { ensurePrivateDirectory } from '../sys/trusted-path.js';
 import type { FileLock, LockMode } from '../sys/flock.js';
 import type { LvmConfigFile } from './config-file.js';
 import { validateVgName } from './names.js';
@@ -158,8 +158,10 @@ export async function acquireLvmLocks(request: LvmLockRequest): Promise<LvmLockS
   if (orphansMode !== undefined) wanted.set(ORPHANS_RESOURCE, orphansMode);
 
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 }); // lvm creates it too (dm_create_dir)
+    // lvm creates it too (dm_create_dir); one made by another user could redirect root's lock files.
+    ensurePrivateDirectory(dir, "lvm's locking_dir");
   } catch (error) {
+    if (error instanceof HastorError) throw error;
     throw new LockError(`cannot create lvm's locking_dir ${dir}: ${(error as Error).message}`, { path: dir, cause: error });
   }
 
