@@ -8,8 +8,9 @@
  * login as the design).
  */
 import { readFile } from 'node:fs/promises';
-import { CommandError } from '../errors.js';
+import { CommandError, ConfigError } from '../errors.js';
 import { writeFileAtomic, writeFileByCommand } from './atomic-write.js';
+import { isValidSshDestination, isValidUserName } from './ssh-host.js';
 import { runLocal, spawnLocal, type ExecutorProcess, type RunOptions, type RunResult } from './local-exec.js';
 
 export type { ExecutorProcess, ProcessEnd } from './local-exec.js';
@@ -144,6 +145,11 @@ export class SshExecutor implements Executor {
   private readonly target: SshTarget;
 
   constructor(target: SshTarget, node = target.host) {
+    // ssh reads a destination starting with '-' as an option, and the host reaches logs and messages.
+    if (!isValidSshDestination(target.host)) {
+      throw new ConfigError(`not an ssh host: ${JSON.stringify(target.host)}`, ['an RFC 1123 host name, an IPv4 or IPv6 address (no brackets), optionally user@ first']);
+    }
+    if (target.user !== undefined && !isValidUserName(target.user)) throw new ConfigError(`not a user name: ${JSON.stringify(target.user)}`);
     this.target = target;
     this.node = node;
   }
