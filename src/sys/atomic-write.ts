@@ -66,19 +66,22 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
  * others, and a target that is (or links to) a directory.
  */
 export const WRITE_FILE_SCRIPT = [
+  // One line without [ # % : , so a sudoers rule can name it word for word (docs/resources.md).
+  // Only POSIX sh, coreutils and find; every check runs before anything is created.
   'set -eu',
-  'target=$1 mode=$2',
-  'fail() { echo "hastor-write: $*" >&2; exit 2; }',
-  'case $target in /*) ;; *) fail "$target is not an absolute path" ;; esac',
-  'dir=${target%/*}; [ -n "$dir" ] || dir=/',
-  'base=${target##*/}',
+  'target="$1"',
+  'mode="$2"',
+  'fail() { echo "hastor-write refused $*" >&2; exit 2; }',
+  'case "$target" in /*) ;; *) fail "$target (not an absolute path)" ;; esac',
+  'dir=$(dirname -- "$target")',
+  'base=$(basename -- "$target")',
   'umask 022',
   'mkdir -p -- "$dir"',
-  '{ [ -d "$dir" ] && [ ! -L "$dir" ]; } || fail "$dir is not a directory"',
-  'owner=$(stat -c %u -- "$dir"); perm=$(stat -c %a -- "$dir")',
-  '[ "$owner" = 0 ] || [ "$owner" = "$(id -u)" ] || fail "refusing $dir: owned by uid $owner, not by root; another user could replace $target"',
-  '[ $((0$perm & 022)) = 0 ] || fail "refusing $dir: writable by group or others (mode $perm); make it chmod go-w"',
-  '[ ! -d "$target" ] || fail "$target is a directory (or a link to one)"',
+  'if test -L "$dir" || ! test -d "$dir"; then fail "$dir (not a directory)"; fi',
+  // -O: owned by the user writing (root for a root write; a user can only write its own directories).
+  'if ! test -O "$dir"; then fail "$dir (not owned by root so another user could replace $target)"; fi',
+  'if test -n "$(find "$dir" -maxdepth 0 -perm /022)"; then fail "$dir (writable by group or others; chmod go-w it)"; fi',
+  'if test -d "$target"; then fail "$target (a directory or a link to one)"; fi',
   'tmp=$(mktemp "$dir/.$base.hastor-XXXXXX")',
   "trap 'rm -f -- \"$tmp\"' EXIT",
   'cat > "$tmp"',
@@ -87,7 +90,7 @@ export const WRITE_FILE_SCRIPT = [
   'mv -f -- "$tmp" "$target"',
   'trap - EXIT',
   'sync -- "$dir" 2>/dev/null || sync',
-].join('\n');
+].join('; ');
 
 export type CommandRunner = (argv: readonly string[], options: { root: boolean; input: string }) => Promise<unknown>;
 
@@ -95,4 +98,18 @@ export type CommandRunner = (argv: readonly string[], options: { root: boolean; 
 export async function writeFileByCommand(run: CommandRunner, path: string, content: string, options: AtomicWriteOptions & { root?: boolean }): Promise<void> {
   checkArguments(path, options.mode);
   await run(['sh', '-c', WRITE_FILE_SCRIPT, 'hastor-write', path, options.mode.toString(8)], { root: options.root ?? false, input: content });
+}
+
+/** A sudoers argument: sudo wants `\ , : =` escaped there. */
+function sudoersEscape(word: string): string {
+  return word.replace(/[\\,:=]/g, (c) => `\\${c}`);
+}
+
+/**
+ * The sudoers command that allows exactly this write as root for an ssh user
+ * (`pathPattern` and `modePattern` may use sudo's wildcards), e.g.
+ * `hastor ALL=(root) NOPASSWD: ${sudoersWriteCommand('/etc/drbd.d/*', '*')}`.
+ */
+export function sudoersWriteCommand(pathPattern: string, modePattern: string): string {
+  return ['/usr/bin/env', 'LC_ALL=C', 'sh', '-c', WRITE_FILE_SCRIPT, 'hastor-write', pathPattern, modePattern].map(sudoersEscape).join(' ');
 }
