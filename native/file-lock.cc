@@ -43,7 +43,9 @@ struct LockResult {
 int OpenLockFile(const std::string& path) {
   int fd;
   do {
-    fd = open(path.c_str(), O_CREAT | O_APPEND | O_RDWR | O_CLOEXEC, 0777);
+    // O_NOFOLLOW: a symlink planted at the path must not make root create or
+    // lock a file elsewhere (it fails with ELOOP instead).
+    fd = open(path.c_str(), O_CREAT | O_APPEND | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0777);
   } while (fd < 0 && errno == EINTR);
   return fd;
 }
@@ -84,7 +86,7 @@ SysError Acquire(const std::string& path, bool exclusive, bool nonblock,
     }
 
     struct stat onPath, onFd;
-    if (stat(path.c_str(), &onPath) == 0 && fstat(fd, &onFd) == 0 &&
+    if (lstat(path.c_str(), &onPath) == 0 && fstat(fd, &onFd) == 0 &&
         onPath.st_ino == onFd.st_ino && onPath.st_dev == onFd.st_dev) {
       out->fd = fd;
       out->devMajor = major(onFd.st_dev);
@@ -281,7 +283,7 @@ Napi::Value ReleaseFileLock(const Napi::CallbackInfo& info) {
   bool unlinked = false;
   flock(fd, LOCK_UN | LOCK_NB);
   struct stat onPath, onFd;
-  if (flock(fd, LOCK_EX | LOCK_NB) == 0 && stat(path.c_str(), &onPath) == 0 && fstat(fd, &onFd) == 0 &&
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0 && lstat(path.c_str(), &onPath) == 0 && fstat(fd, &onFd) == 0 &&
       onPath.st_ino == onFd.st_ino && onPath.st_dev == onFd.st_dev) {
     unlinked = unlink(path.c_str()) == 0;
   }

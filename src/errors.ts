@@ -111,6 +111,20 @@ export class SafetyError extends HastorError {
   }
 }
 
+/**
+ * A file or directory that root would trust (a lock directory, the cluster file,
+ * a directory hastor writes into) is one another user could change. Refused as
+ * ssh refuses a config file with bad owner or permissions.
+ */
+export class UnsafePathError extends SafetyError {
+  readonly path: string;
+
+  constructor(path: string, message: string) {
+    super('trusted-path', message, 'none: fix the owner and mode as said, or remove it so hastor makes it again');
+    this.path = path;
+  }
+}
+
 /** The native addon is missing or failed a system call. */
 export class NativeError extends HastorError {
   readonly syscall: string | undefined;

@@ -14,10 +14,10 @@
  * _vgname_order_correct): the global lock first, then VGs by strcmp, orphans last.
  * Seen with lvm2 2.03.16 -vvvv: `pvs` locks P_global then V_vg.t2-shared then V_vg_host.
  */
-import { mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { ConfigError, LockError } from '../errors.js';
+import { ConfigError, HastorError, LockError } from '../errors.js';
 import { lockFile } from '../sys/flock.js';
+import { ensurePrivateDirectory } from '../sys/trusted-path.js';
 import type { FileLock, LockMode } from '../sys/flock.js';
 import type { LvmConfigFile } from './config-file.js';
 import { validateVgName } from './names.js';
@@ -99,6 +99,12 @@ export interface HeldLvmLock {
 export interface LvmLockSet {
   /** In the order taken. */
   readonly locks: readonly HeldLvmLock[];
+  /**
+   * The descriptors holding the locks, in the order taken. A child given them
+   * (spawn's `stdio`) holds the locks as long as it lives, as under flock(1),
+   * even if this process dies first.
+   */
+  fds(): number[];
   /** Releases in reverse order; idempotent. */
   release(): void;
 }
@@ -114,11 +120,9 @@ function modeOf(value: boolean | LockMode | undefined, fallback: LockMode): Lock
   return value === true ? fallback : value;
 }
 
-async function takeWithPriority(path: string, mode: LockMode, remaining: () => number | undefined, prioritise: boolean): Promise<FileLock> {
-  const timeout = (): { timeoutMs?: number } => {
-    const ms = remaining();
-    return ms === undefined ? {} : { timeoutMs: ms };
-  };
+async function takeWithPriority(path: string, mode: LockMode, remaining: () => number, totalMs: number, prioritise: boolean): Promise<FileLock> {
+  // A timeout message names the whole wait the caller asked for, not what was left of it.
+  const timeout = (): { timeoutMs: number; reportedWaitMs: number } => ({ timeoutMs: remaining(), reportedWaitMs: totalMs });
   if (!prioritise) return lockFile(path, { mode, ...timeout() });
   const aux = await lockFile(`${path}:aux`, { mode: 'exclusive', ...timeout() });
   try {
@@ -154,8 +158,10 @@ export async function acquireLvmLocks(request: LvmLockRequest): Promise<LvmLockS
   if (orphansMode !== undefined) wanted.set(ORPHANS_RESOURCE, orphansMode);
 
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 }); // lvm creates it too (dm_create_dir)
+    // lvm creates it too (dm_create_dir); one made by another user could redirect root's lock files.
+    ensurePrivateDirectory(dir, "lvm's locking_dir");
   } catch (error) {
+    if (error instanceof HastorError) throw error;
     throw new LockError(`cannot create lvm's locking_dir ${dir}: ${(error as Error).message}`, { path: dir, cause: error });
   }
 
@@ -182,7 +188,7 @@ export async function acquireLvmLocks(request: LvmLockRequest): Promise<LvmLockS
     const lockMode = wanted.get(resource) as LockMode;
     const path = join(dir, lvmLockFileName(resource));
     try {
-      const lock = await takeWithPriority(path, lockMode, remaining, prioritise);
+      const lock = await takeWithPriority(path, lockMode, remaining, timeoutMs, prioritise);
       held.push({ resource, path, mode: lockMode, lock });
       request.onEvent?.({ type: 'locked', resource, path, mode: lockMode });
     } catch (error) {
@@ -201,7 +207,11 @@ export async function acquireLvmLocks(request: LvmLockRequest): Promise<LvmLockS
       throw error;
     }
   }
-  return { locks: held.map(({ resource, path, mode: m }) => ({ resource, path, mode: m })), release };
+  return {
+    locks: held.map(({ resource, path, mode: m }) => ({ resource, path, mode: m })),
+    fds: () => held.map((h) => h.lock.fd),
+    release,
+  };
 }
 
 /**

@@ -33,11 +33,12 @@
  * and any other text there is a ParseError that ends the shell. A remote shell killed on a
  * timeout loses its ssh session; lvm there ends at its next read of stdin.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CommandError, ParseError } from '../errors.js';
 import { LocalExecutor, type Executor, type ExecutorProcess } from '../sys/executor.js';
+import { writeFileAtomic } from '../sys/atomic-write.js';
 import { failureReason, runLocal, type RunOptions, type RunResult } from '../sys/local-exec.js';
 import type { LvmExec } from './report.js';
 import { logEntryFromRow, type LvmLogEntry } from './report-log.js';
@@ -527,7 +528,6 @@ export class LvmShell implements LvmRunner {
 
   /** `onNode`: the profile's read started while the version was read (null: read it here if needed). */
   private async writeProfile(format: 'json' | 'json_std', onNode: Promise<string | null> | null = null): Promise<void> {
-    const dir = this.options.profileDir ?? DEFAULT_LVM_PROFILE_DIR;
     const path = this.profilePath();
     const text = lvmShellProfile(format);
     const executor = this.options.executor;
@@ -536,16 +536,13 @@ export class LvmShell implements LvmRunner {
       const key = `${path}\n${text}`;
       if (profilesChecked.get(executor)?.has(key)) return;
       const found = await (onNode ?? executor.readFile(path, { root: true }).catch(() => null));
-      if (found !== text) await executor.writeFile(path, text, { root: true });
+      if (found !== text) await executor.writeFile(path, text, { root: true, mode: 0o644 });
       profilesChecked.set(executor, (profilesChecked.get(executor) ?? new Set<string>()).add(key));
       return;
     }
     const current = await readFile(path, 'utf8').catch(() => null);
     if (current === text) return;
-    await mkdir(dir, { recursive: true });
-    const temp = `${path}.hastor-${process.pid}`;
-    await writeFile(temp, text, { mode: 0o644 });
-    await rename(temp, path);
+    await writeFileAtomic(path, text, { mode: 0o644 });
   }
 
   /** True when a shell is running (started now if needed); false means fork-per-call for this command. */

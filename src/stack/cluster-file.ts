@@ -5,11 +5,14 @@
  * field is named by its path. The CLI reads it from /etc/hastor/cluster.json
  * (or --cluster / HASTOR_CLUSTER); library users can load the same file.
  */
-import { readFile } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, ParseError } from '../errors.js';
+import { ConfigError, HastorError, ParseError } from '../errors.js';
 import { formatIssuePath, isValidHostName, validateResourceDefinition, type ResourceDefinition } from '../drbd/config/index.js';
 import { LocalExecutor, SshExecutor, type Executor, type SshTarget } from '../sys/executor.js';
+import { isValidSshDestination, isValidUserName, splitSshDestination } from '../sys/ssh-host.js';
+import { checkTrustedDirectory, checkTrustedOpenFile } from '../sys/trusted-path.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
 
 export const DEFAULT_CLUSTER_FILE = '/etc/hastor/cluster.json';
@@ -20,12 +23,10 @@ const sshOptionValue = z.string().min(1).regex(/^[^\n\r\0]*$/, 'no newlines or N
 const absolutePath = z.string().regex(/^\/[^\0\n]*$/, 'an absolute path');
 
 const sshSchema = z.strictObject({
-  host: z.string().min(1).regex(/^[^\s@/\0-][^\s@\0]*$/, 'a host name or address (no spaces, no user@)'),
+  /** An RFC 1123 host name, IPv4 or bracketless IPv6 address, optionally `user@` first. */
+  host: z.string().refine(isValidSshDestination, 'a host name (RFC 1123), an IPv4 or IPv6 address (no brackets), optionally user@ first; no spaces, shell characters or leading "-"'),
   /** The unprivileged login; root logins are not the design but are accepted (sudo is then skipped). */
-  user: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_.-]*\$?$/i, 'a user name')
-    .optional(),
+  user: z.string().refine(isValidUserName, 'a POSIX user name (letters, digits, "_", ".", "-"; not starting with "-")').optional(),
   port: z.number().int().min(1).max(65535).optional(),
   /** Host keys are checked against this file (UserKnownHostsFile, StrictHostKeyChecking=yes). */
   knownHostsFile: absolutePath.optional(),
@@ -100,7 +101,12 @@ function crossChecks(raw: unknown): string[] {
     if (!isRecord(entry)) return;
     const where = formatIssuePath(path);
     if ((entry.local === true) === (entry.ssh !== undefined)) issues.push(`${where}: give exactly one of "local": true or "ssh": {...}`);
-    if (entry.sudo === false && isRecord(entry.ssh) && entry.ssh.user !== 'root') {
+    const destination = isRecord(entry.ssh) && typeof entry.ssh.host === 'string' ? splitSshDestination(entry.ssh.host) : undefined;
+    if (destination?.user !== undefined && isRecord(entry.ssh) && entry.ssh.user !== undefined) {
+      issues.push(`${where}.ssh: give the login once, as "user" or as user@ in "host", not both`);
+    }
+    const login = destination?.user ?? (isRecord(entry.ssh) ? entry.ssh.user : undefined);
+    if (entry.sudo === false && isRecord(entry.ssh) && login !== 'root') {
       issues.push(`${where}.sudo: sudo: false needs ssh.user "root"; an unprivileged login runs root commands with sudo -n`);
     }
   };
@@ -211,6 +217,8 @@ export function parseClusterFile(text: string, path: string): ClusterFile {
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
 function sshTarget(ssh: ClusterFileSsh): SshTarget {
+  const destination = splitSshDestination(ssh.host);
+  const user = ssh.user ?? destination.user;
   const options: Record<string, string> = {};
   if (ssh.knownHostsFile !== undefined) {
     options.UserKnownHostsFile = ssh.knownHostsFile;
@@ -218,8 +226,8 @@ function sshTarget(ssh: ClusterFileSsh): SshTarget {
   }
   Object.assign(options, ssh.options);
   return {
-    host: ssh.host,
-    ...(ssh.user === undefined ? {} : { user: ssh.user }),
+    host: destination.host,
+    ...(user === undefined ? {} : { user }),
     ...(ssh.port === undefined ? {} : { port: ssh.port }),
     ...(Object.keys(options).length === 0 ? {} : { options }),
     ...(ssh.controlDir === undefined ? {} : { controlDir: ssh.controlDir }),
@@ -246,12 +254,31 @@ export function clusterFromFile(file: ClusterFile, options: ClusterOptions = {})
   return { cluster, guests, resources: new Map(Object.entries(file.resources)), file };
 }
 
-/** Reads, validates and builds a cluster file (default /etc/hastor/cluster.json). */
+/**
+ * The file's text, once it is known to be one only root or the caller could
+ * have written: it names the commands hastor runs as root (ssh, its options,
+ * ProxyCommand), so like ssh with its own config, hastor refuses a file, or a
+ * directory holding it, that another user owns or that group or others can write.
+ */
+async function readTrustedClusterFile(path: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    checkTrustedOpenFile(handle.fd, path, 'cluster file');
+    const real = await realpath(path);
+    for (const dir of new Set([dirname(resolve(path)), dirname(real)])) checkTrustedDirectory(dir, `the directory of cluster file ${path}`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads, validates and builds a cluster file (default /etc/hastor/cluster.json); see readTrustedClusterFile for who may own it. */
 export async function loadClusterFile(path: string = DEFAULT_CLUSTER_FILE, options: ClusterOptions = {}): Promise<LoadedCluster> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTrustedClusterFile(path);
   } catch (error) {
+    if (error instanceof HastorError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`cannot read cluster file ${path}${code ? ` (${code})` : ''}: ${(error as Error).message}`, [
       'write one (see docs/cli.md, "The cluster file"), or name another with --cluster FILE or HASTOR_CLUSTER',

@@ -7,10 +7,10 @@
  * user is not root prefixes `sudo -n` (never a password prompt, never a root
  * login as the design).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { CommandError } from '../errors.js';
+import { readFile } from 'node:fs/promises';
+import { CommandError, ConfigError } from '../errors.js';
+import { writeFileAtomic, writeFileByCommand } from './atomic-write.js';
+import { isValidSshDestination, isValidUserName } from './ssh-host.js';
 import { runLocal, spawnLocal, type ExecutorProcess, type RunOptions, type RunResult } from './local-exec.js';
 
 export type { ExecutorProcess, ProcessEnd } from './local-exec.js';
@@ -43,7 +43,11 @@ export interface Executor {
    */
   spawn?(argv: readonly string[], options?: SpawnOptions): ExecutorProcess;
   readFile(path: string, options?: { root?: boolean }): Promise<string>;
-  /** Replaces the file atomically (temp file + rename in the same directory). */
+  /**
+   * Replaces the file atomically and durably (src/sys/atomic-write.ts: a new temp
+   * file in the same directory, explicit mode (default 0644), fsync, rename), in a
+   * directory only root or the caller can write.
+   */
   writeFile(path: string, content: string, options?: WriteFileOptions): Promise<void>;
 }
 
@@ -78,10 +82,6 @@ function sudoArgv(argv: readonly string[], env: Record<string, string> = {}): st
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-function tempSibling(path: string): string {
-  return `${path}.hastor-${randomBytes(4).toString('hex')}`;
-}
-
 /** This machine. */
 export class LocalExecutor implements Executor {
   readonly node: string;
@@ -108,25 +108,13 @@ export class LocalExecutor implements Executor {
   }
 
   async writeFile(path: string, content: string, options: WriteFileOptions = {}): Promise<void> {
+    const mode = options.mode ?? 0o644;
     if (options.root && !isRoot()) {
-      await writeViaShell(this, path, content, options);
+      await writeFileByCommand((argv, o) => this.run(argv, o), path, content, { mode, root: true });
       return;
     }
-    await mkdir(dirname(path), { recursive: true });
-    const temp = tempSibling(path);
-    await writeFile(temp, content, { mode: options.mode ?? 0o644 });
-    await rename(temp, path);
+    await writeFileAtomic(path, content, { mode });
   }
-}
-
-/**
- * Writes through a shell on the target (sudo or ssh): content on stdin, the
- * path as a positional argument, never interpolated into the script.
- */
-async function writeViaShell(executor: Executor, path: string, content: string, options: WriteFileOptions): Promise<void> {
-  const mode = (options.mode ?? 0o644).toString(8);
-  const script = 'set -e; t="$1.hastor-$$"; umask 077; cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1"';
-  await executor.run(['sh', '-c', script, 'hastor-write', path, mode], { root: options.root ?? false, input: content });
 }
 
 /** POSIX single-quoting: the remote side of ssh always hands the command to a shell. */
@@ -157,6 +145,11 @@ export class SshExecutor implements Executor {
   private readonly target: SshTarget;
 
   constructor(target: SshTarget, node = target.host) {
+    // ssh reads a destination starting with '-' as an option, and the host reaches logs and messages.
+    if (!isValidSshDestination(target.host)) {
+      throw new ConfigError(`not an ssh host: ${JSON.stringify(target.host)}`, ['an RFC 1123 host name, an IPv4 or IPv6 address (no brackets), optionally user@ first']);
+    }
+    if (target.user !== undefined && !isValidUserName(target.user)) throw new ConfigError(`not a user name: ${JSON.stringify(target.user)}`);
     this.target = target;
     this.node = node;
   }
@@ -200,6 +193,6 @@ export class SshExecutor implements Executor {
   }
 
   async writeFile(path: string, content: string, options: WriteFileOptions = {}): Promise<void> {
-    await writeViaShell(this, path, content, options);
+    await writeFileByCommand((argv, o) => this.run(argv, o), path, content, { mode: options.mode ?? 0o644, root: options.root ?? false });
   }
 }

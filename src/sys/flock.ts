@@ -16,6 +16,8 @@ export interface LockFileOptions {
   mode: LockMode;
   /** 0: fail at once if held; n: wait up to n ms; omitted: wait as long as it takes (like lvm). */
   timeoutMs?: number;
+  /** The wait to name in a timeout message when this call is one part of a longer wait (default timeoutMs). */
+  reportedWaitMs?: number;
 }
 
 export interface FileLock {
@@ -30,6 +32,12 @@ export interface FileLock {
   readonly attempts: number;
   readonly released: boolean;
   /**
+   * The open descriptor that holds the lock (O_CLOEXEC). Hand it to a child
+   * (spawn's `stdio`) and the child holds the lock too, for as long as it lives.
+   * Throws once released.
+   */
+  readonly fd: number;
+  /**
    * Unlocks; like lvm, removes the file when nobody else holds a lock on it.
    * Idempotent. Returns whether this call removed the file.
    */
@@ -39,6 +47,12 @@ export interface FileLock {
 const EAGAIN = 11;
 const ETIMEDOUT = 110;
 const ECANCELED = 125;
+const ELOOP = 40;
+
+/** A wait as an operator gives it: "0.3 s", "60 s". */
+export function formatWaitSeconds(ms: number): string {
+  return `${String(Number((ms / 1000).toFixed(3)))} s`;
+}
 
 class HeldLock implements FileLock {
   readonly path: string;
@@ -61,6 +75,11 @@ class HeldLock implements FileLock {
 
   get released(): boolean {
     return this.#fd === undefined;
+  }
+
+  get fd(): number {
+    if (this.#fd === undefined) throw new LockError(`the lock on ${this.path} was already released`, { path: this.path });
+    return this.#fd;
   }
 
   release(): boolean {
@@ -87,13 +106,13 @@ async function holdersOf(error: NativeSysError, path: string): Promise<LockHolde
   }
 }
 
-async function lockError(error: unknown, path: string, mode: LockMode, timeoutMs: number | undefined): Promise<unknown> {
+async function lockError(error: unknown, path: string, mode: LockMode, waitedMs: number | undefined): Promise<unknown> {
   if (!isNativeSysError(error)) return error;
   const cause = toNativeError(error, `lock ${path}`);
   const how = mode === 'exclusive' ? 'exclusively' : 'shared';
   if (error.errno === EAGAIN || error.errno === ETIMEDOUT) {
     const holders = await holdersOf(error, path);
-    const waited = error.errno === EAGAIN ? 'it is' : `waited ${String(timeoutMs)} ms, it is still`;
+    const waited = error.errno === EAGAIN ? 'it is' : `waited ${formatWaitSeconds(waitedMs ?? 0)}, it is still`;
     return new LockError(
       `cannot lock ${path} ${how}: ${waited} ${describeHolders(holders)}; retry later, or stop that process if it is stuck`,
       { path, holders, cause },
@@ -103,6 +122,12 @@ async function lockError(error: unknown, path: string, mode: LockMode, timeoutMs
     return new LockError(`gave up waiting for the lock on ${path}: the process is shutting down`, { path, cause });
   }
   const reason = cause instanceof NativeError ? cause.message : String(error);
+  if (error.errno === ELOOP) {
+    return new LockError(
+      `cannot lock ${path} ${how}: it is a symbolic link, and hastor never follows one for a lock file (someone may be trying to redirect root's writes); check who made it, remove it, and retry`,
+      { path, cause },
+    );
+  }
   return new LockError(
     `cannot lock ${path} ${how}: ${reason} (does the directory exist and is it writable?)`,
     { path, cause },
@@ -136,6 +161,6 @@ export async function lockFile(path: string, options: LockFileOptions): Promise<
         : await addon.lockFile(absolute, exclusive, timeoutMs ?? -1);
     return new HeldLock(absolute, options.mode, handle);
   } catch (error) {
-    throw await lockError(error, absolute, options.mode, timeoutMs);
+    throw await lockError(error, absolute, options.mode, options.reportedWaitMs ?? timeoutMs);
   }
 }

@@ -2,8 +2,8 @@
  * Who holds a lock on a file: /proc/locks lists every lock with the holder's
  * pid and the file as major:minor:inode (device numbers in hex).
  */
-import { readFile } from 'node:fs/promises';
-import { statSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
 import { ParseError } from '../errors.js';
 import type { LockHolder } from '../errors.js';
 
@@ -124,5 +124,39 @@ export async function findLockHolders(target: string | LockedFile, query: Holder
       e.devMinor === file.devMinor,
   );
   const pids = [...new Set(matches.map((e) => e.pid))];
-  return Promise.all(pids.map(async (pid) => ({ pid, commandLine: await commandLineOf(pid) })));
+  const holders = await Promise.all(pids.map(async (pid) => ({ pid, commandLine: await commandLineOf(pid) })));
+  // An flock belongs to the open file, and /proc/locks names the process that took it. When that
+  // process is gone, a child that inherited the descriptor (hastor lvm lock, flock(1)) holds it now.
+  if (query.procLocks === undefined && holders.some((h) => !existsSync(`/proc/${h.pid}`))) {
+    const openers = await processesWithFileOpen(file);
+    if (openers.length > 0) return Promise.all(openers.map(async (pid) => ({ pid, commandLine: await commandLineOf(pid) })));
+  }
+  return holders;
+}
+
+/** Pids with a descriptor open on the file (every /proc/<pid>/fd entry stat'ed; for diagnostics only). */
+export async function processesWithFileOpen(file: LockedFile): Promise<number[]> {
+  const found: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let fds: string[];
+    try {
+      fds = await readdir(`/proc/${name}/fd`);
+    } catch {
+      continue; // gone, or not ours to look at
+    }
+    for (const fd of fds) {
+      try {
+        const st = await stat(`/proc/${name}/fd/${fd}`, { bigint: true });
+        const { major, minor } = deviceNumbers(st.dev);
+        if (st.ino === file.inode && major === file.devMajor && minor === file.devMinor) {
+          found.push(Number(name));
+          break;
+        }
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return found;
 }

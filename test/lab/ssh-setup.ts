@@ -11,6 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { sudoersWriteCommand } from '../../src/sys/atomic-write.js';
 import type { LabNode } from './harness/lab-node.js';
 
 export const AGENT_SOCKET = '/run/hastor-agent.sock';
@@ -21,12 +22,12 @@ export const BASE_SUDOERS = `Defaults:hastor !requiretty
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C drbdadm *, /usr/bin/env LC_ALL\\=C drbdsetup *
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C cat -- *
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C wipefs --no-act --output TYPE --noheadings /dev/*
-hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C sh -c set -e; t\\="$1.hastor-$$"; umask 077; cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1" hastor-write /etc/drbd.d/* *
+hastor ALL=(root) NOPASSWD: ${sudoersWriteCommand('/etc/drbd.d/*', '*')}
 `;
 
 /** The persistent lvm shell (exactly its environment, no arguments), its profile, and lvm fork-per-call. */
 export const LVM_SUDOERS = `hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C LVM_REPORT_FD\\=1 LVM_COMMAND_PROFILE\\=hastor-lvmshell LVM_LOG_FILE_MAX_LINES\\=0 LVM_SUPPRESS_FD_WARNINGS\\=1 lvm
-hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C sh -c set -e; t\\="$1.hastor-$$"; umask 077; cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1" hastor-write /etc/lvm/profile/hastor-lvmshell.profile 644
+hastor ALL=(root) NOPASSWD: ${sudoersWriteCommand('/etc/lvm/profile/hastor-lvmshell.profile', '644')}
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm *
 `;
 

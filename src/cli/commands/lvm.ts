@@ -146,6 +146,8 @@ function lockCommand(context: CliContext): Command {
       `
 The command's exit code is passed through; 5 means the lock was not free in time
 (the message names the holder). These are per-host locks, as lvm takes them.
+Like flock(1), the command inherits the lock: if hastor is killed, the command
+keeps it until it exits. SIGTERM and SIGHUP are passed on to the command.
 
 Examples:
   hastor lvm lock vg_host -- dd if=/dev/vg_host/r0_disk of=/backup/r0.img bs=1M
@@ -163,21 +165,42 @@ Examples:
           lockingDir,
           prioritiseWriteLocks: prioritiseWriteLocksFrom(conf),
         },
-        () => runHolding(context, command),
+        (locks) => runHolding(context, command, locks.fds()),
       );
       if (code !== 0) throw new SilentExit(code);
     });
 }
 
-/** Runs argv with stdin inherited and its output forwarded; resolves with its exit code (128+n for a signal, as shells do). */
-function runHolding(context: CliContext, argv: string[]): Promise<number> {
+/** Forwarded to the command: it decides when it is done, and holds the locks until then. */
+const FORWARDED_SIGNALS = ['SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Runs argv holding the locks itself, as flock(1) does: it inherits the lock
+ * descriptors, so the locks live as long as it does even if hastor is killed
+ * (SIGKILL included). stdin is inherited and its output forwarded; resolves with
+ * its exit code (128+n for a signal, as shells do).
+ */
+function runHolding(context: CliContext, argv: string[], lockFds: readonly number[]): Promise<number> {
   const [file, ...args] = argv;
+  // The CLI's own streams are handed over as they are; captured ones (tests, library callers) are piped.
+  const own = context.stdout === process.stdout && context.stderr === process.stderr;
   return new Promise((resolve, reject) => {
-    const child = spawn(file as string, args, { stdio: ['inherit', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => context.stdout.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => context.stderr.write(chunk));
-    child.on('error', (error) => reject(new CommandError(`cannot run ${argv.join(' ')}: ${error.message}`, { argv, exitCode: null, stderr: '', cause: error })));
+    const child = spawn(file as string, args, { stdio: ['inherit', own ? 'inherit' : 'pipe', own ? 'inherit' : 'pipe', ...lockFds] });
+    child.stdout?.on('data', (chunk: Buffer) => context.stdout.write(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => context.stderr.write(chunk));
+    const forward = (signal: NodeJS.Signals): void => {
+      child.kill(signal);
+    };
+    for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+    const stopForwarding = (): void => {
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+    };
+    child.on('error', (error) => {
+      stopForwarding();
+      reject(new CommandError(`cannot run ${argv.join(' ')}: ${error.message}`, { argv, exitCode: null, stderr: '', cause: error }));
+    });
     child.on('close', (code, signal) => {
+      stopForwarding();
       const signo = signal === null ? undefined : (constants.signals as Record<string, number>)[signal];
       resolve(code ?? 128 + (signo ?? 0));
     });

@@ -6,13 +6,13 @@
  * finished step is redone or undone. Progress goes to a callback (the
  * library never prints).
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError, HastorError } from '../../errors.js';
+import { ConfigError, HastorError, LockError } from '../../errors.js';
 import { assertResourceName } from '../../drbd/lifecycle/index.js';
 import type { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lockFile, type FileLock } from '../../sys/flock.js';
+import { ensurePrivateDirectory } from '../../sys/trusted-path.js';
 import { planGrowth, type PlanGrowthOptions } from './plan.js';
 import { checkGrowthTarget } from './limits.js';
 import { checkTimerMs } from '../../sys/timer-ms.js';
@@ -297,7 +297,13 @@ export function resyncPollMs(views: readonly DrbdSyncView[], poll: number): numb
 async function takeGrowLock(resource: string, options: GrowOptions): Promise<FileLock | null> {
   const dir = options.lockDir === undefined ? '/run/lock/hastor' : options.lockDir;
   if (dir === null) return null;
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  try {
+    // Root-owned 0700: inside world-writable /run/lock, anyone could have made it first.
+    ensurePrivateDirectory(dir, "hastor's lock directory");
+  } catch (error) {
+    if (error instanceof HastorError) throw error;
+    throw new LockError(`cannot create hastor's lock directory ${dir}: ${(error as Error).message}`, { path: dir, cause: error });
+  }
   // Crash-safe: the kernel drops an flock with the process that held it.
   return lockFile(join(dir, `grow-${assertResourceName(resource)}.lock`), { mode: 'exclusive', timeoutMs: options.lockTimeoutMs ?? 0 });
 }

@@ -6,6 +6,7 @@
  * (ssh-executor.test.ts).
  */
 import { CommandError } from '../../../src/errors.js';
+import { writeFileByCommand } from '../../../src/sys/atomic-write.js';
 import type { ExecOptions, Executor, ExecutorProcess, SpawnOptions, WriteFileOptions } from '../../../src/sys/executor.js';
 import { failureReason, type RunResult } from '../../../src/sys/local-exec.js';
 import type { LabNode } from './lab-node.js';
@@ -24,8 +25,6 @@ export interface LabExecutorOptions {
   /** Sees every command with its output (to record captures or debug a test). */
   onCall?: (call: LabExecutorCall) => void;
 }
-
-const WRITE_SCRIPT = 'set -e; t="$1.hastor-$$"; umask 077; cat > "$t"; chmod "$2" "$t"; mv -f "$t" "$1"';
 
 export class LabExecutor implements Executor {
   readonly node: string;
@@ -97,7 +96,7 @@ export class LabExecutor implements Executor {
   }
 
   async writeFile(path: string, content: string, options: WriteFileOptions = {}): Promise<void> {
-    const mode = (options.mode ?? 0o644).toString(8);
-    await this.run(['sh', '-c', WRITE_SCRIPT, 'hastor-write', path, mode], { root: options.root ?? false, input: content });
+    // The same write as a remote node gets (temp file, explicit mode, fsync, rename).
+    await writeFileByCommand((argv, o) => this.run(argv, o), path, content, { mode: options.mode ?? 0o644, root: options.root ?? false });
   }
 }

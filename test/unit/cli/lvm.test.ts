@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,7 +113,7 @@ describe('hastor lvm lock', () => {
       const run = await runCli(['lvm', 'lock', 'vg_x', '--timeout', '0.3', '--locking-dir', locking, '--', 'sh', '-c', 'echo ran']);
       expect(run.code).toBe(5);
       expect(run.stdout).toBe('');
-      expect(run.stderr).toMatch(/^hastor: lvm's VG "vg_x" lock \(exclusive\): .*held by pid \d+/);
+      expect(run.stderr).toMatch(/^hastor: lvm's VG "vg_x" lock \(exclusive\): .*waited 0\.3 s, it is still held by pid \d+/);
       expect(Date.now() - started).toBeLessThan(5000);
     } finally {
       holder.kill('SIGKILL');
@@ -126,6 +126,67 @@ describe('hastor lvm lock', () => {
     expect(missing.stderr).toContain('cannot run no-such-command-hastor');
     const usage = await runCli(['lvm', 'lock', 'vg_x']);
     expect(usage.code).toBe(2);
+  });
+});
+
+describe('hastor lvm lock when hastor itself is killed (flock(1) semantics)', () => {
+  /** Alive and not a zombie: a zombie has closed its descriptors, so it holds no lock. */
+  const running = (pid: number): boolean => {
+    try {
+      return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+
+  /** The compiled CLI holding vg_x while `sh` records its pid and becomes `sleep`; resolves once the command runs. */
+  async function startHolder(): Promise<{ hastor: ChildProcess; exited: Promise<{ code: number | null; signal: string | null }>; childPid: number; locking: string }> {
+    const locking = mkdtempSync(join(tmpdir(), 'hastor-lvm-lock-kill-'));
+    const marker = join(mkdtempSync(join(tmpdir(), 'hastor-lvm-lock-marker-')), 'pid');
+    const hastor = spawn(process.execPath, [join(root, 'bin', 'hastor.js'), 'lvm', 'lock', 'vg_x', '--locking-dir', locking, '--', 'sh', '-c', 'echo $$ > "$0.tmp"; mv "$0.tmp" "$0"; exec sleep 600', marker], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    hastor.stdout?.resume();
+    hastor.stderr?.resume();
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => hastor.on('exit', (code, signal) => resolve({ code, signal })));
+    for (let i = 0; !existsSync(marker); i++) {
+      if (i > 1500) throw new Error('the command under hastor lvm lock never started');
+      await sleep(20);
+    }
+    return { hastor, exited, childPid: Number(readFileSync(marker, 'utf8')), locking };
+  }
+
+  it('SIGKILL of hastor: the command keeps the lock; a second locker is refused until the command exits', async () => {
+    const { hastor, exited, childPid, locking } = await startHolder();
+    try {
+      hastor.kill('SIGKILL');
+      await exited;
+      expect(running(childPid)).toBe(true);
+      const second = await runCli(['lvm', 'lock', 'vg_x', '--timeout', '0', '--locking-dir', locking, '--', 'sh', '-c', 'echo ran']);
+      expect(second.code).toBe(5);
+      expect(second.stdout).toBe('');
+      expect(second.stderr).toContain(`held by pid ${childPid} (sleep 600)`);
+    } finally {
+      process.kill(childPid, 'SIGKILL');
+    }
+    // Once the command is gone the lock is free: a waiting locker gets it (no clock involved).
+    const after = await runCli(['lvm', 'lock', 'vg_x', '--timeout', '60', '--locking-dir', locking, '--', 'sh', '-c', 'echo ran']);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toBe('ran\n');
+  });
+
+  it('SIGTERM of hastor: passed to the command, which ends; hastor exits 143 and the lock is free', async () => {
+    const { hastor, exited, childPid, locking } = await startHolder();
+    try {
+      hastor.kill('SIGTERM');
+      const end = await exited;
+      expect(end).toEqual({ code: 143, signal: null });
+      expect(running(childPid)).toBe(false);
+    } finally {
+      if (running(childPid)) process.kill(childPid, 'SIGKILL');
+    }
+    const second = await runCli(['lvm', 'lock', 'vg_x', '--timeout', '0', '--locking-dir', locking, '--', 'sh', '-c', 'echo ran']);
+    expect(second.code).toBe(0);
   });
 });
 

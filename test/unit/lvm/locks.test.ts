@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, LockError } from '../../../src/errors.js';
+import { ConfigError, LockError, UnsafePathError } from '../../../src/errors.js';
+import { asNobody, canPlayAttacker, worldWritableDir } from '../sys/helpers/as-nobody.js';
 import { LvmConfigFile } from '../../../src/lvm/config-file.js';
 import {
   DEFAULT_LOCKING_DIR,
@@ -145,7 +146,7 @@ describe('taking lvm\'s locks', () => {
     expect(error.path).toBe(join(dir, 'V_x'));
     expect(error.holders.map((h) => h.pid)).toEqual([child.pid]);
     expect(error.holders[0]?.commandLine).toMatch(/lock-holder\.mjs .*V_x exclusive$/);
-    expect(error.message).toMatch(/^lvm's VG "x" lock \(shared\): cannot lock .*\/V_x shared: waited \d+ ms, it is still held by pid \d+ \(/);
+    expect(error.message).toMatch(/^lvm's VG "x" lock \(shared\): cannot lock .*\/V_x shared: waited 0\.4 s, it is still held by pid \d+ \(/);
     expect(elapsed).toBeGreaterThanOrEqual(390);
     expect(elapsed).toBeLessThan(2000);
     expect(error.cause).toBeInstanceOf(LockError);
@@ -190,10 +191,22 @@ describe('taking lvm\'s locks', () => {
     locks.release();
   });
 
+  it.skipIf(!canPlayAttacker)('refuses a locking_dir nobody made in a world-writable directory, and never follows their symlinks', async () => {
+    const runLock = worldWritableDir('hastor-run-lock-');
+    const secret = join(mkdtempSync(join(tmpdir(), 'hastor-root-only-')), 'file');
+    const lockingDir = join(runLock, 'lvm');
+    asNobody('mkdir "$1" && chmod 755 "$1" && ln -s "$2" "$1/P_global"', lockingDir, secret);
+    const error = await acquireLvmLocks({ mode: 'exclusive', lockingDir, global: true, timeoutMs: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsafePathError);
+    expect((error as Error).message).toMatch(/refusing lvm's locking_dir .*owned by uid \d+/);
+    expect(existsSync(secret)).toBe(false);
+  });
+
   it('creates the locking dir like lvm and refuses bad requests', async () => {
     const nested = join(dir, 'run', 'lock', 'lvm');
     const locks = await acquireLvmLocks({ mode: 'exclusive', lockingDir: nested, global: true, timeoutMs: 0 });
     expect(readdirSync(nested)).toEqual(['P_global']);
+    expect(statSync(nested).mode & 0o777).toBe(0o700);
     locks.release();
     await expect(acquireLvmLocks({ mode: 'exclusive', lockingDir: 'relative/dir', global: true })).rejects.toBeInstanceOf(ConfigError);
     await expect(acquireLvmLocks({ mode: 'both' as 'shared', lockingDir: dir, global: true })).rejects.toBeInstanceOf(ConfigError);

@@ -1,9 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ParseError } from '../../../src/errors.js';
+import { ConfigError, ParseError, UnsafePathError } from '../../../src/errors.js';
+import { runCli } from '../cli/helpers.js';
+import { asNobody, canPlayAttacker, worldWritableDir } from '../sys/helpers/as-nobody.js';
 import { clusterFromFile, loadClusterFile, lvmHostIdOf, parseClusterFile } from '../../../src/stack/cluster-file.js';
 import { LocalExecutor, SshExecutor } from '../../../src/sys/executor.js';
 import { R0 } from './two-nodes.js';
@@ -177,5 +179,118 @@ describe('loadClusterFile', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/cannot read cluster file .*nope\.json \(ENOENT\)/);
     expect((error as Error).message).toContain('--cluster FILE or HASTOR_CLUSTER');
+  });
+});
+
+describe('ssh destinations in the cluster file', () => {
+  const withHost = (ssh: Record<string, unknown>): string => JSON.stringify({ nodes: [{ name: 'node1', local: true }, { name: 'node2', ssh }] });
+
+  it.each(['node2', 'node2.example.com', 'n-2.ex-ample.org', '10.99.0.2', '::1', 'fe80::1%eth0', '2001:db8::2', 'hastor@node2', 'root@10.99.0.2', 'svc_backup@h'])('accepts %s', (host) => {
+    expect(() => parseClusterFile(withHost({ host }), 'c.json')).not.toThrow();
+  });
+
+  it.each([
+    'node2;${IFS}reboot',
+    'node2;reboot',
+    'node2 reboot',
+    'node2\treboot',
+    '$(reboot)',
+    '`reboot`',
+    'node2|x',
+    'node2&',
+    "node2'",
+    'node2>x',
+    '-oProxyCommand=touch${IFS}/tmp/x',
+    '-node2',
+    'node2-',
+    '[::1]',
+    '1.2.3.256',
+    'a..b',
+    'node_2',
+    'user name@node2',
+    '-l@node2',
+    'a@b@c',
+    '',
+    'x'.repeat(254),
+  ])('refuses %j with a message naming the field', (host) => {
+    const issues = issuesOf(withHost({ host }));
+    expect(issues.some((i) => i.startsWith('nodes[1].ssh.host: a host name (RFC 1123)'))).toBe(true);
+  });
+
+  it('refuses a user that is not a POSIX user name, and a login given twice', () => {
+    expect(issuesOf(withHost({ host: 'node2', user: '-oProxyCommand=x' })).some((i) => i.startsWith('nodes[1].ssh.user: a POSIX user name'))).toBe(true);
+    expect(issuesOf(withHost({ host: 'hastor@node2', user: 'hastor' }))).toContain('nodes[1].ssh: give the login once, as "user" or as user@ in "host", not both');
+  });
+
+  it('user@host becomes ssh -l user, the host alone after --', () => {
+    const loaded = clusterFromFile(parseClusterFile(withHost({ host: 'hastor@node2' }), 'c.json'));
+    const argv = (loaded.cluster.node('node2').executor as SshExecutor).sshArgv(['true']);
+    expect(argv.slice(-4)).toEqual(['hastor', '--', 'node2', 'env LC_ALL=C true']);
+    expect(argv[argv.indexOf('--') - 2]).toBe('-l');
+  });
+
+  it('SshExecutor itself refuses a host a library caller passes unchecked', () => {
+    expect(() => new SshExecutor({ host: 'node2;${IFS}reboot' })).toThrow(ConfigError);
+    expect(() => new SshExecutor({ host: '-oProxyCommand=x' })).toThrow(ConfigError);
+    expect(() => new SshExecutor({ host: 'node2', user: '-x' })).toThrow(ConfigError);
+  });
+});
+
+describe('loadClusterFile: a file only root (or the caller) can change, as ssh asks of its config', () => {
+  const proxy = (marker: string): string =>
+    JSON.stringify({ nodes: [{ name: 'node1', local: true }, { name: 'node2', ssh: { host: 'node2', options: { ProxyCommand: `touch ${marker}` } } }] });
+  const good = JSON.stringify(GOOD);
+  const privateDir = (): string => mkdtempSync(join(tmpdir(), 'hastor-cluster-trust-'));
+  const refused = async (path: string): Promise<UnsafePathError> => {
+    const error = await loadClusterFile(path).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsafePathError);
+    return error as UnsafePathError;
+  };
+
+  it('loads a file that is the caller\'s and writable by it alone (0600, 0644)', async () => {
+    for (const mode of [0o600, 0o644]) {
+      const path = join(privateDir(), 'cluster.json');
+      writeFileSync(path, good, { mode });
+      chmodSync(path, mode);
+      expect((await loadClusterFile(path)).cluster.names).toEqual(['node1', 'node2']);
+    }
+  });
+
+  it.each(['0666', '0664', '0646'])('refuses a file with mode %s (writable by group or others), saying how to fix it', async (octal) => {
+    const mode = parseInt(octal, 8);
+    const path = join(privateDir(), 'cluster.json');
+    writeFileSync(path, good);
+    chmodSync(path, mode);
+    const error = await refused(path);
+    expect(error.code).toBe('E_SAFETY');
+    expect(error.message).toMatch(/^refusing cluster file .*: it is writable by .*chmod 600/);
+  });
+
+  it('refuses a file in a directory others can write, also when reached through a symlink', async () => {
+    const open = worldWritableDir('hastor-cluster-ww-');
+    const path = join(open, 'cluster.json');
+    writeFileSync(path, good, { mode: 0o600 });
+    expect((await refused(path)).message).toMatch(/refusing the directory of cluster file .*writable by its group and everyone/);
+    const link = join(privateDir(), 'cluster.json');
+    symlinkSync(path, link);
+    expect((await refused(link)).message).toMatch(/writable by its group and everyone/);
+  });
+
+  it.skipIf(!canPlayAttacker)('refuses a file another user owns, even unwritable by others', async () => {
+    const path = join(privateDir(), 'cluster.json');
+    writeFileSync(path, good, { mode: 0o644 });
+    chownSync(path, 65534, 65534);
+    expect((await refused(path)).message).toMatch(/it is owned by uid 65534, not by root/);
+  });
+
+  it.skipIf(!canPlayAttacker)('nobody plants a cluster file with a ProxyCommand: hastor (root) exits 4 and the command never runs', async () => {
+    const open = worldWritableDir('hastor-cluster-attack-');
+    const marker = join(mkdtempSync(join(tmpdir(), 'hastor-marker-')), 'proxy-ran');
+    const path = join(open, 'cluster.json');
+    asNobody('umask 022; printf "%s" "$2" > "$1"', path, proxy(marker));
+    const run = await runCli(['--cluster', path, 'lvm', 'report', '--node', 'node2']);
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(/refusing .*cluster file .*owned by uid \d+, not by root/);
+    expect(existsSync(marker)).toBe(false);
   });
 });

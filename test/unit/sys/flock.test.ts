@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, mkdtempSync, openSync, rmSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -83,7 +83,7 @@ describe('lockFile across processes', () => {
     expect(elapsed).toBeLessThan(2000);
     expect(ticks).toBeGreaterThanOrEqual(20); // ~60 if nothing blocked the loop
     expect(error.holders.map((h) => h.pid)).toEqual([child.pid]);
-    expect(error.message).toMatch(/waited 600 ms/);
+    expect(error.message).toMatch(/waited 0\.6 s,/);
     expect((error.cause as NativeError).errno).toBe(110);
   });
 
@@ -194,6 +194,26 @@ describe('lockFile in one process', () => {
     expect(cause.syscall).toBe('open');
     expect(cause.errno).toBe(2);
     expect(error.message).toMatch(/does the directory exist/);
+  });
+
+  it('never follows a symlink at the lock path: nothing is created at its target, LockError ELOOP (try and wait alike)', async () => {
+    const target = join(dir, 'root-only-file');
+    const path = join(dir, 'grow-r0.lock');
+    symlinkSync(target, path);
+    for (const timeoutMs of [0, 200]) {
+      const error = await failure(take(path, 'exclusive', timeoutMs));
+      expect((error.cause as NativeError).errno).toBe(40);
+      expect(error.message).toMatch(/symbolic link/);
+      expect(existsSync(target)).toBe(false);
+    }
+    expect(lstatSync(path).isSymbolicLink()).toBe(true);
+  });
+
+  it('exposes the locking descriptor until release', async () => {
+    const lock = await take(join(dir, 'V_vg5'), 'exclusive', 0);
+    expect(fstatSync(lock.fd).ino).toBe(Number(lock.inode));
+    lock.release();
+    expect(() => lock.fd).toThrow(LockError);
   });
 
   it('validates its arguments', async () => {
