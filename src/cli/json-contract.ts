@@ -50,8 +50,8 @@ export const splitBrainReportJsonSchema = z.object({
           changedBytes: bytes.nullable(),
         }),
       ),
-      /** The kernel's "Split-Brain detected" lines for the resource. */
-      kernelRecords: z.array(z.string()),
+      /** The kernel's "Split-Brain detected" lines for the resource; superseded: the connection reached Connected after it. */
+      kernelRecords: z.array(z.object({ text: z.string(), superseded: z.boolean() })),
       backing: z
         .array(z.object({ vg: z.string(), lv: z.string(), sizeBytes: bytes, thinPool: z.string().nullable(), vgFreeBytes: bytes }))
         .nullable(),
@@ -95,7 +95,7 @@ export function splitBrainReportJson(report: SplitBrainReport): SplitBrainReport
         flags: v.identifiers?.flags === null || v.identifiers === null ? null : { ...v.identifiers.flags },
         changedBytes: n(v.changedBytes),
       })),
-      kernelRecords: s.kernelRecords.map((r) => r.text),
+      kernelRecords: s.kernelRecords.map((r) => ({ text: r.text, superseded: r.superseded })),
       backing: s.backing === null ? null : s.backing.map((b) => ({ vg: b.vg, lv: b.lv, sizeBytes: Number(b.sizeBytes), thinPool: b.thinPool, vgFreeBytes: Number(b.vgFreeBytes) })),
       problems: [...s.problems],
     })),

@@ -102,27 +102,34 @@ export interface SplitBrainRecord {
   uptimeSeconds: number | null;
   /** The whole line, as the kernel wrote it. */
   text: string;
+  /** A later line shows the connection reaching Connected again: that split brain was resolved. */
+  superseded: boolean;
 }
 
 const SPLIT_BRAIN = /Split-Brain detected/;
 const TIMESTAMP = /^\[\s*(\d+(?:\.\d+)?)\]\s*/;
+/** A state-change line whose connection (8.4 `conn(`, 9 `conn(`/`replication(`) reaches Connected or Established. */
+const RECONNECTED = /\b(?:conn|replication)\( \S+ -> (?:Connected|Established) \)/;
 
 /**
  * The kernel's "Split-Brain detected …" records for one resource in `dmesg`
  * text. 8.4 writes them per device (`block drbd5: …`), DRBD 9 per peer device
  * (`drbd r5/0 drbd5 node2: …`), so a record matches by resource name or by
- * one of its minors.
+ * one of its minors. A record followed by the connection reaching
+ * Connected again is marked superseded (resolved since).
  */
 export function splitBrainRecords(kernelLog: string, target: { resource: string; minors: readonly number[] }): SplitBrainRecord[] {
   const devices = new Set(target.minors.map((m) => `drbd${m}`));
   const records: SplitBrainRecord[] = [];
   for (const raw of kernelLog.split('\n')) {
-    if (!SPLIT_BRAIN.test(raw)) continue;
     const stamp = TIMESTAMP.exec(raw);
     const body = raw.slice(stamp?.[0].length ?? 0);
-    const subject = body.slice(0, body.indexOf(': ') < 0 ? body.length : body.indexOf(': ')).split(/\s+/);
+    const colon = body.indexOf(': ');
+    const subject = body.slice(0, colon < 0 ? body.length : colon).split(/\s+/);
     const mine = subject.some((word, i) => devices.has(word) || (subject[i - 1] === 'drbd' && word.split('/')[0] === target.resource));
-    if (mine) records.push({ uptimeSeconds: stamp === null ? null : Number(stamp[1]), text: raw.trim() });
+    if (!mine) continue;
+    if (SPLIT_BRAIN.test(body)) records.push({ uptimeSeconds: stamp === null ? null : Number(stamp[1]), text: raw.trim(), superseded: false });
+    else if (RECONNECTED.test(body)) for (const r of records) r.superseded = true;
   }
   return records;
 }

@@ -80,7 +80,7 @@ export interface SplitBrainSide {
   volumes: SplitBrainVolume[];
   /** Sum over the volumes; null when a volume's count is not reported. */
   changedBytes: bigint | null;
-  /** The kernel's split-brain records for this resource, oldest first. */
+  /** The kernel's split-brain records for this resource, oldest first (superseded ones were followed by a reconnect). */
   kernelRecords: SplitBrainRecord[];
   /** The tier-1 LVs under the volumes; null when a disk is not an LVM LV or lvm could not be read (see `problems`). */
   backing: BackingVolume[] | null;
@@ -294,8 +294,9 @@ export function splitBrainVerdict(sides: readonly SplitBrainSide[]): { splitBrai
   if (notUp.length > 0) return { splitBrain: false, why: `the resource is not up on ${notUp.map((s) => s.node).join(', ')}` };
   const connected = sides.filter((s) => !isStandAlone(s.status));
   if (connected.length > 0) return { splitBrain: false, why: `not StandAlone on ${connected.map((s) => `${s.node} (${s.state})`).join(', ')}; a split brain leaves both sides StandAlone` };
-  if (sides.every((s) => s.kernelRecords.length === 0)) {
-    return { splitBrain: false, why: 'both sides are StandAlone, but neither kernel log has a "Split-Brain detected" record for it (disconnected by hand? then `hastor resource connect`)' };
+  if (sides.every((s) => s.kernelRecords.every((r) => r.superseded))) {
+    const old = sides.some((s) => s.kernelRecords.length > 0) ? ' since it last connected' : '';
+    return { splitBrain: false, why: `both sides are StandAlone, but neither kernel log has a "Split-Brain detected" record for it${old} (disconnected by hand? then \`hastor resource connect\`)` };
   }
   return { splitBrain: true, why: '' };
 }

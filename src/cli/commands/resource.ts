@@ -36,7 +36,7 @@ function renderSplitBrainReport(report: SplitBrainReport): string {
       v.identifiers?.bitmap ?? '?',
       v.identifiers?.history.join(' ') ?? '?',
       v.changedBytes === null ? '?' : `${v.changedBytes}`,
-      s.kernelRecords.length === 0 ? 'no' : 'yes',
+      s.kernelRecords.some((r) => !r.superseded) ? 'yes' : s.kernelRecords.length > 0 ? 'only resolved ones' : 'no',
       backingCell(s.backing?.find((b) => b.volume === v.volume)),
     ]),
   );
@@ -46,7 +46,7 @@ function renderSplitBrainReport(report: SplitBrainReport): string {
       .map((l) => `  ${l}`)
       .join('\n'),
     `  newer writes: ${report.newer.node ?? 'cannot be told'} (${report.newer.why})`,
-    ...report.sides.flatMap((s) => [...s.kernelRecords.slice(-1).map((r) => `  ${s.node} kernel: ${r.text}`), ...s.problems.map((p) => `  ${s.node}: ${p}`)]),
+    ...report.sides.flatMap((s) => [...s.kernelRecords.filter((r) => !r.superseded).slice(-1).map((r) => `  ${s.node} kernel: ${r.text}`), ...s.problems.map((p) => `  ${s.node}: ${p}`)]),
   ];
   return lines.join('\n');
 }

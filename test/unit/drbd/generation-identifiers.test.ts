@@ -87,6 +87,17 @@ describe('the kernel\'s split-brain record', () => {
     });
   }
 
+  it('marks a record superseded once the connection reached Connected after it', () => {
+    const log = fixture('dmesg-drbd-r5-node2.txt');
+    // A later reconnect, as this very log printed one for the initial connect.
+    const reconnect = log.split('\n').find((l) => /conn\( WFReportParams -> Connected \)/.test(l)) as string;
+    expect(reconnect).toBeDefined();
+    expect(splitBrainRecords(log, { resource: 'r5', minors: [5] }).map((r) => r.superseded)).toEqual([false]);
+    expect(splitBrainRecords(`${log}\n${reconnect}\n`, { resource: 'r5', minors: [5] }).map((r) => r.superseded)).toEqual([true]);
+    // Another device's reconnect does not count.
+    expect(splitBrainRecords(`${log}\n${reconnect.replace('drbd5', 'drbd6')}\n`, { resource: 'r5', minors: [5] }).map((r) => r.superseded)).toEqual([false]);
+  });
+
   it('matches DRBD 9\'s per-peer-device form by resource name', () => {
     const line = '[ 9.5] drbd r7/0 drbd7 node2: Split-Brain detected but unresolved, dropping connection!';
     expect(splitBrainRecords(line, { resource: 'r7', minors: [] })).toHaveLength(1);

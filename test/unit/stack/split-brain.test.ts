@@ -36,7 +36,7 @@ describe('inspecting a real split brain', () => {
     expect(n1.changedBytes).toBe(oosBytes('proc-drbd-standalone-node1.txt'));
     expect(n2.changedBytes).toBe(oosBytes('proc-drbd-standalone-node2.txt'));
     expect(n2.volumes[0]?.identifiers?.current).toBe(file('get-gi-split-brain-node2.txt').stdout.split(':')[0]);
-    expect(n1.kernelRecords.map((r) => r.text)).toEqual([expect.stringContaining('block drbd5: Split-Brain detected but unresolved')]);
+    expect(n1.kernelRecords).toEqual([{ uptimeSeconds: expect.any(Number), text: expect.stringContaining('block drbd5: Split-Brain detected but unresolved'), superseded: false }]);
     expect(n1.role).toBe('Primary');
     expect(n2.backing?.[0]).toMatchObject({ vg: 'vg_lab', lv: 'r5_disk', sizeBytes: 67108864n, thinPool: null });
     const bigger = (n1.changedBytes as bigint) > (n2.changedBytes as bigint) ? 'node1' : 'node2';
@@ -57,6 +57,19 @@ describe('inspecting a real split brain', () => {
     const report = await inspectSplitBrain(u.r5);
     expect(report.splitBrain).toBe(false);
     expect(report.notSplitBrain).toMatch(/neither kernel log has a "Split-Brain detected" record/);
+    // An old split brain, resolved since (a reconnect follows the record), does not count either.
+    const v = splitPair();
+    for (const [n, name] of [
+      [v.node1, 'node1'],
+      [v.node2, 'node2'],
+    ] as const) {
+      const log = file(`dmesg-drbd-r5-${name}.txt`).stdout;
+      const reconnect = log.split('\n').find((l) => /conn\( \S+ -> Connected \)/.test(l)) as string;
+      n.reply('dmesg', { ...file(`dmesg-drbd-r5-${name}.txt`), stdout: `${log}${reconnect}\n` });
+    }
+    const old = await inspectSplitBrain(v.r5);
+    expect(old.splitBrain).toBe(false);
+    expect(old.notSplitBrain).toMatch(/record for it since it last connected/);
     await expect(resolveSplitBrain(u.r5, { victim: 'node2', ...fast })).rejects.toBeInstanceOf(ResourceStateError);
     expect([...changes(t), ...changes(u)]).toEqual([]);
   });
