@@ -10,6 +10,8 @@ import { ResourceStateError } from '../../../src/stack/actions.js';
 import {
   SPLIT_BRAIN_SNAPSHOT_RULE,
   chooseVictim,
+  discardMyDataArgv,
+  snapshotArgv,
   fullSnapshotBytes,
   inspectSplitBrain,
   planSnapshots,
@@ -233,5 +235,20 @@ describe('the snapshot', () => {
     const two = [backing({ vgFreeBytes: one + one - 1n }), backing({ volume: 1, minor: 6, lv: 'r5_disk1', vgFreeBytes: one + one - 1n })];
     expect(() => planSnapshots('r5', 'node2', two, { now: NOW })).toThrow(new RegExp(`needs ${one + one} bytes in VG vg_lab, which has ${one + one - 1n} bytes free \\(1 bytes short\\)`));
     expect(planSnapshots('r5', 'node2', [backing({ vgFreeBytes: 8n << 20n })], { now: NOW, sizeBytes: 5n << 20n })[0]?.sizeBytes).toBe(8n << 20n);
+  });
+});
+
+describe('argv', () => {
+  it('puts --discard-my-data after connect on 8.4 and 9, before it on 8.3', () => {
+    expect(discardMyDataArgv('r5', '8.4')).toEqual(['drbdadm', 'connect', '--discard-my-data', 'r5']);
+    expect(discardMyDataArgv('r5', '9')).toEqual(['drbdadm', 'connect', '--discard-my-data', 'r5']);
+    expect(discardMyDataArgv('r5', '8.3')).toEqual(['drbdadm', '--', '--discard-my-data', 'connect', 'r5']);
+    expect(() => discardMyDataArgv('all', '8.4')).toThrow(/invalid DRBD resource name/);
+  });
+
+  it('gives a thin snapshot no size and a classic one its size and chunk', () => {
+    const base = { node: 'node2', vg: 'vg_lab', origin: 'r5_disk', name: SNAPSHOT, sizing: '' };
+    expect(snapshotArgv({ ...base, kind: 'thin', sizeBytes: null })).toEqual(['lvcreate', '-s', '-n', SNAPSHOT, '--addtag', 'hastor_split_brain', 'vg_lab/r5_disk']);
+    expect(snapshotArgv({ ...base, kind: 'classic', sizeBytes: 8388608n })).toEqual(['lvcreate', '-s', '-n', SNAPSHOT, '-c', '4k', '-L', '8388608b', '--addtag', 'hastor_split_brain', 'vg_lab/r5_disk']);
   });
 });
