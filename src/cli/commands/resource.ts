@@ -194,7 +194,10 @@ export function resourceCommand(context: CliContext): Command {
       }),
   );
   root.addCommand(
-    changing(new Command('resolve-split-brain'))
+    // No --override: the one rule it has (snapshot room) is lifted by --no-snapshot --yes.
+    new Command('resolve-split-brain')
+      .option('--dry-run', 'show the report and the actions per node without running anything')
+      .option('--json', 'print the result as JSON (see docs/cli.md)')
       .description("after a split brain: snapshot the victim's backing LV, then discard its writes and resync it from the survivor")
       .argument('<name>', 'resource name in the cluster file')
       .option('--victim <node>', 'the node whose writes since the split are discarded (kept in an LVM snapshot first)')

@@ -84,6 +84,9 @@ describe('hastor resource resolve-split-brain', () => {
     const refused = await resolve(t, '--victim', 'node2');
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(/which has 4194304 bytes free .*rule split-brain-snapshot-room; to override on purpose: --no-snapshot --yes/);
+    // The snapshot rule is not an --override rule: only --no-snapshot --yes lifts it.
+    const overridden = await resolve(t, '--victim', 'node2', '--override', 'split-brain-snapshot-room');
+    expect(overridden.code).toBe(2);
     const noYes = await resolve(t, '--victim', 'node2', '--no-snapshot');
     expect(noYes.code).toBe(2);
     expect(noYes.stderr).toMatch(/without a snapshot; run it again with --yes/);
