@@ -152,6 +152,8 @@ export interface ResolveSplitBrainOptions extends VictimChoice {
   syncTimeoutMs?: number;
   /** Called at every state read while the resync runs. */
   onProgress?: (progress: SplitBrainProgress) => void;
+  /** A report inspectSplitBrain just returned, used instead of reading again; dry runs only (a real run always reads afresh). */
+  report?: SplitBrainReport;
 }
 
 export interface SplitBrainProgress {
@@ -237,30 +239,36 @@ async function readBacking(resource: DrbdResource, node: string, problems: strin
   }
 }
 
+async function readVolume(resource: DrbdResource, node: string, status: ResourceStatus | null, generation: DrbdGeneration | null, v: { volume: number; minor: number }, problems: string[]) {
+  if (status === null) return { identifiers: null, showGi: null };
+  const peer = resource.nodeNames.find((n) => n !== node);
+  try {
+    const gi = await resource.cluster.drbd(node).generationIdentifiers(showGiArgv(generation, { resource: resource.name, minor: v.minor, volume: v.volume, ...(peer === undefined ? {} : { peer }) }));
+    return { identifiers: gi.identifiers, showGi: gi.text };
+  } catch (error) {
+    problems.push(`show-gi of volume ${v.volume}: ${(error as Error).message}`);
+    return { identifiers: null, showGi: null };
+  }
+}
+
 async function readSide(resource: DrbdResource, node: string, status: ResourceStatus | null): Promise<SplitBrainSide> {
   const drbd = resource.cluster.drbd(node);
   const problems: string[] = [];
   const generation = (await drbd.versions()).generation;
   const volumes = nodeVolumes(resource, node);
-  const proc = status !== null && isDrbd8(generation) ? await drbd.procDrbd() : null;
-  const peer = resource.nodeNames.find((n) => n !== node);
-  const read: SplitBrainVolume[] = [];
-  for (const v of volumes) {
-    let identifiers: GenerationIdentifiers | null = null;
-    let showGi: string | null = null;
-    if (status !== null) {
-      try {
-        const gi = await drbd.generationIdentifiers(showGiArgv(generation, { resource: resource.name, minor: v.minor, volume: v.volume, ...(peer === undefined ? {} : { peer }) }));
-        identifiers = gi.identifiers;
-        showGi = gi.text;
-      } catch (error) {
-        problems.push(`show-gi of volume ${v.volume}: ${(error as Error).message}`);
-      }
-    }
-    const changedBytes = proc !== null ? procOutOfSync(proc, v.minor) : events2OutOfSync(status, v.volume);
-    read.push({ volume: v.volume, minor: v.minor, identifiers, showGi, changedBytes });
-  }
-  const kernelRecords = splitBrainRecords(await drbd.kernelLog(), { resource: resource.name, minors: volumes.map((v) => v.minor) });
+  // Independent reads at once: over ssh each is a round trip.
+  const [proc, gis, kernelLog, backing] = await Promise.all([
+    status !== null && isDrbd8(generation) ? drbd.procDrbd() : Promise.resolve(null),
+    Promise.all(volumes.map((v) => readVolume(resource, node, status, generation, v, problems))),
+    drbd.kernelLog(),
+    readBacking(resource, node, problems),
+  ]);
+  const read: SplitBrainVolume[] = volumes.map((v, i) => ({
+    volume: v.volume,
+    minor: v.minor,
+    ...(gis[i] as { identifiers: GenerationIdentifiers | null; showGi: string | null }),
+    changedBytes: proc !== null ? procOutOfSync(proc, v.minor) : events2OutOfSync(status, v.volume),
+  }));
   const changed = read.some((v) => v.changedBytes === null) ? null : read.reduce((a, v) => a + (v.changedBytes as bigint), 0n);
   return {
     node,
@@ -269,8 +277,8 @@ async function readSide(resource: DrbdResource, node: string, status: ResourceSt
     state: describeState(status),
     volumes: read,
     changedBytes: changed,
-    kernelRecords,
-    backing: await readBacking(resource, node, problems),
+    kernelRecords: splitBrainRecords(kernelLog, { resource: resource.name, minors: volumes.map((v) => v.minor) }),
+    backing,
     problems,
   };
 }
@@ -445,7 +453,7 @@ export function planResolution({ report, choice, snapshots, generation }: PlanIn
 export async function resolveSplitBrain(resource: DrbdResource, options: ResolveSplitBrainOptions = {}): Promise<SplitBrainResult> {
   const operation = 'resolveSplitBrain';
   const dryRun = options.dryRun ?? false;
-  const report = await inspectSplitBrain(resource);
+  const report = dryRun && options.report !== undefined ? options.report : await inspectSplitBrain(resource);
   assertSplitBrain(report);
   const choice = chooseVictim(report, options);
   const states: States = Object.fromEntries(report.sides.map((s) => [s.node, s.status]));

@@ -8,7 +8,7 @@
  * ranges each, one of them overlapping the other side's). On reconnect the
  * kernel finds the split brain and both sides go StandAlone. Then:
  * - with node2's VG full, resolving is refused with the numbers and nothing changes;
- * - the CLI (in-process `main`, with the lab's executors) shows the report and
+ * - the compiled CLI in node2 (node1 over ssh, sudo -n) shows the report and
  *   plans with --dry-run --json without changing anything;
  * - resolveSplitBrain with node2 as the victim snapshots node2's LV, discards
  *   its writes and resyncs it from node1.
@@ -19,19 +19,19 @@
  * The tests build on each other (one lab); run the file.
  */
 import { createHash } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
 import { operationJsonSchema } from '../../src/cli/json-contract.js';
 import { SafetyError } from '../../src/errors.js';
-import { parseResourceDefinition, type LoadedCluster, type ResourceDefinitionInput } from '../../src/index.js';
+import type { ResourceDefinitionInput } from '../../src/index.js';
 import { Cluster } from '../../src/stack/cluster.js';
 import { DrbdResource } from '../../src/stack/drbd-resource.js';
 import { SPLIT_BRAIN_SNAPSHOT_RULE, fullSnapshotBytes, inspectSplitBrain, resolveSplitBrain, type SplitBrainResult } from '../../src/stack/split-brain.js';
 import { procDeviceBlock, procWords, secondsSince, waitForProc } from './drbd-scenario.js';
 import { LabExecutor } from './harness/lab-executor.js';
 import { startLab, type Lab } from './harness/lab.js';
-import type { LabNode } from './harness/lab-node.js';
+import type { ExecResult, LabNode } from './harness/lab-node.js';
+import { GUEST_NODE, projectRoot } from './harness/paths.js';
+import { AGENT_SOCKET, BASE_SUDOERS, KNOWN_HOSTS, setupSshAccess } from './ssh-setup.js';
 
 const VG = 'vg_lab';
 const LV = 'r0_disk';
@@ -96,23 +96,15 @@ const lvNames = async (node: LabNode): Promise<string[]> =>
   (await node.execOk(['lvs', '--noheadings', '-o', 'lv_name', VG])).stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '').sort();
 const dmesg = async (node: LabNode): Promise<string> => (await node.execOk(['dmesg'])).stdout;
 
-/** The CLI's main() in this process, on the lab's nodes (the cluster file's part is covered by cli.test.ts). */
-async function hastor(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const sink = () => {
-    const chunks: string[] = [];
-    const stream = new Writable({ write: (c, _e, done) => (chunks.push(String(c)), done()) }) as unknown as NodeJS.WriteStream;
-    return { stream, text: () => chunks.join('') };
-  };
-  const [out, err] = [sink(), sink()];
-  const resource = parseResourceDefinition(definition);
-  const loaded: LoadedCluster = {
-    cluster,
-    guests: new Map(),
-    resources: new Map([['r0', resource]]),
-    file: { path: 'lab', nodes: [{ name: 'node1', local: true }, { name: 'node2', local: false }], guests: {}, resources: { r0: resource } } as unknown as LoadedCluster['file'],
-  };
-  const code = await main(args, { stdout: out.stream, stderr: err.stream, env: {}, loadCluster: async () => loaded });
-  return { code, stdout: out.text(), stderr: err.text() };
+const CLUSTER_FILE = '/etc/hastor/cluster.json';
+// What the CLI runs as root on node1 (the survivor) besides BASE_SUDOERS: the kernel log and lvm reports.
+const SUDOERS = `${BASE_SUDOERS}hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C dmesg
+hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm version, /usr/bin/env LC_ALL\\=C lvs *, /usr/bin/env LC_ALL\\=C vgs *
+`;
+
+/** The compiled `hastor` in node2 (the victim, local in its cluster file), node1 over ssh as `hastor` with sudo -n. */
+function hastor(args: string[]): Promise<ExecResult> {
+  return node2.exec([GUEST_NODE, `${projectRoot()}/bin/hastor.js`, ...args], { env: { SSH_AUTH_SOCK: AGENT_SOCKET }, timeoutMs: 120_000 });
 }
 
 beforeAll(async () => {
@@ -141,7 +133,23 @@ beforeAll(async () => {
     })),
   };
   r0 = new DrbdResource(cluster, definition);
-  await r0.create({ syncSource: 'node1', stayPrimary: true });
+  // The CLI runs in node2 with node1 over ssh, as an operator on the victim would run it.
+  const { name: _name, ...inFile } = definition;
+  const clusterFile = {
+    nodes: [
+      { name: node1.name, ssh: { host: node1.address, user: 'hastor', knownHostsFile: KNOWN_HOSTS, controlDir: '/run/hastor-ssh', options: { ConnectTimeout: '10' } }, sudo: true },
+      { name: node2.name, local: true },
+    ],
+    resources: { r0: inFile },
+  };
+  await Promise.all([
+    r0.create({ syncSource: 'node1', stayPrimary: true }),
+    (async () => {
+      await setupSshAccess(node1, node2, SUDOERS);
+      await node2.execOk(['mkdir', '-p', '/etc/hastor']);
+      await node2.writeFile(CLUSTER_FILE, `${JSON.stringify(clusterFile, null, 2)}\n`);
+    })(),
+  ]);
   console.log(`[split-brain] r0 created and in sync, node1 Primary (${secondsSince(started)})`);
 }, 180_000);
 
@@ -198,16 +206,17 @@ describe('a real split brain on DRBD 8.4, resolved without losing anyone\'s data
     await node2.execOk(['lvremove', '-y', `${VG}/filler`]);
   });
 
-  it('the CLI shows both sides and how to choose, and plans with --dry-run --json without changing anything', async () => {
+  it('the CLI (in node2, node1 over ssh) shows both sides and how to choose, and plans with --dry-run --json without changing anything', async () => {
     const ask = await hastor(['resource', 'resolve-split-brain', 'r0']);
-    expect(ask.code).toBe(2);
+    expect(ask.exitCode).toBe(2);
     expect(ask.stdout).toMatch(/^split brain of r0: yes$/m);
     expect(ask.stdout).toMatch(/^\s+node1\s+Primary\s/m);
     expect(ask.stdout).toMatch(/^\s+node2\s+Primary\s/m);
     expect(ask.stderr).toMatch(/--victim NODE .*--keep-most-changes/);
 
     const planned = await hastor(['resource', 'resolve-split-brain', 'r0', '--victim', 'node2', '--dry-run', '--json']);
-    expect(planned.code).toBe(0);
+    expect(planned.stderr).toBe('');
+    expect(planned.exitCode).toBe(0);
     const plan = operationJsonSchema.parse(JSON.parse(planned.stdout));
     expect(plan.actions.map((a) => `${a.node}: ${a.argv.slice(0, 3).join(' ')}`)).toEqual([
       'node2: lvcreate -s -n',

@@ -236,6 +236,8 @@ export function resourceCommand(context: CliContext): Command {
               ...(options.keepMostChanges ? { keepMostChanges: true } : {}),
               snapshot: options.snapshot !== false,
               dryRun,
+              // The plan uses the report just shown; the real run reads again.
+              report,
               now,
               onProgress: (p) => {
                 if (options.json || p.sync === null) return;

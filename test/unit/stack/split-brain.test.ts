@@ -113,6 +113,21 @@ describe('resolving it', () => {
     expect(changes(t)).toEqual([]);
   });
 
+  it('a dry run plans from a report just read without reading it again; a real run always reads afresh', async () => {
+    const t = splitPair();
+    scriptResolution(t);
+    const report = await inspectSplitBrain(t.r5);
+    const node1Reads = t.node1.calls.length;
+    const plan = await resolveSplitBrain(t.r5, { victim: 'node2', dryRun: true, report, ...fast });
+    expect(plan.actions).toHaveLength(4);
+    expect(t.node1.calls.length).toBe(node1Reads);
+    // Connected meanwhile: the stale report must not let a real run go ahead.
+    t.node1.reply(EVENTS2, file('events2-now-statistics-resolved-node1.txt'));
+    t.node2.reply(EVENTS2, file('events2-now-statistics-resolved-node2.txt'));
+    await expect(resolveSplitBrain(t.r5, { victim: 'node2', report, ...fast })).rejects.toBeInstanceOf(ResourceStateError);
+    expect(changes(t)).toEqual([]);
+  });
+
   it('refuses when the victim\'s VG has no room for the snapshot, with the numbers; snapshot: false goes ahead without it', async () => {
     const t = splitPair();
     scriptResolution(t);
