@@ -206,15 +206,11 @@ describe('a real split brain on DRBD 8.4, resolved without losing anyone\'s data
     await node2.execOk(['lvremove', '-y', `${VG}/filler`]);
   });
 
-  it('the CLI (in node2, node1 over ssh) shows both sides and how to choose, and plans with --dry-run --json without changing anything', async () => {
-    const ask = await hastor(['resource', 'resolve-split-brain', 'r0']);
-    expect(ask.exitCode).toBe(2);
-    expect(ask.stdout).toMatch(/^split brain of r0: yes$/m);
-    expect(ask.stdout).toMatch(/^\s+node1\s+Primary\s/m);
-    expect(ask.stdout).toMatch(/^\s+node2\s+Primary\s/m);
-    expect(ask.stderr).toMatch(/--victim NODE .*--keep-most-changes/);
-
+  it('the CLI (in node2, node1 over ssh) plans with --dry-run --json, reporting both sides, without changing anything', async () => {
+    // One run: node's start-up alone is ~7 s in a UML node; the report's human form and the no-choice refusal are unit-tested.
+    const t0 = Date.now();
     const planned = await hastor(['resource', 'resolve-split-brain', 'r0', '--victim', 'node2', '--dry-run', '--json']);
+    console.log(`[split-brain] hastor resource resolve-split-brain r0 --victim node2 --dry-run --json in node2: exit ${planned.exitCode} in ${secondsSince(t0)}`);
     expect(planned.stderr).toBe('');
     expect(planned.exitCode).toBe(0);
     const plan = operationJsonSchema.parse(JSON.parse(planned.stdout));
@@ -225,6 +221,14 @@ describe('a real split brain on DRBD 8.4, resolved without losing anyone\'s data
       'node1: drbdadm connect r0',
     ]);
     expect(plan.splitBrain?.snapshots[0]?.name).toMatch(new RegExp(`^${LV}_sb_\\d{14}$`));
+    const sides = plan.splitBrain?.report.sides ?? [];
+    expect(sides.map((s) => s.node)).toEqual(['node1', 'node2']);
+    for (const side of sides) {
+      expect(side.kernelRecords.filter((r) => !r.superseded).map((r) => r.text)).toEqual([expect.stringContaining('Split-Brain detected but unresolved')]);
+      expect(side.changedBytes).toBe(WRITES.filter((w) => w.node === side.node).reduce((a, w) => a + w.blocks * BLOCK, 0));
+    }
+    const written = (node: string) => WRITES.filter((w) => w.node === node).reduce((a, w) => a + w.blocks, 0);
+    expect(plan.splitBrain?.report.newer.node).toBe(written('node1') > written('node2') ? 'node1' : 'node2');
     expect(await lvNames(node2)).toEqual([LV]);
     for (const n of [node1, node2]) expect(procWords(await proc(n), MINOR)?.cs).toBe('StandAlone');
   });
