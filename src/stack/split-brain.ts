@@ -396,7 +396,7 @@ export function planSnapshots(resource: string, victim: string, backing: readonl
     if (bytes > free) {
       throw new SafetyError(
         SPLIT_BRAIN_SNAPSHOT_RULE,
-        `${victim}: refusing to discard ${victim}'s writes to ${resource}: the snapshot that keeps them needs ${bytes} bytes in VG ${vg}, which has ${free} bytes free (${bytes - free} bytes short). Add a PV to ${vg} (vgextend), free space there, or ask for a smaller snapshot`,
+        `${victim}: refusing to discard ${victim}'s writes to ${resource}: the snapshot that keeps them needs ${bytes} bytes in VG ${vg}, which has ${free} bytes free (${bytes - free} bytes short). Add a PV to ${vg} (vgextend), free space there, or ask for a smaller snapshot (library: snapshotSizeBytes)`,
         '--no-snapshot --yes (library: snapshot: false) discards them without a copy',
       );
     }
