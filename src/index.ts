@@ -20,6 +20,16 @@ export {
   type ReadEvents2Options,
 } from './drbd/events2.js';
 export { parseStatusText } from './drbd/status-text.js';
+export {
+  compareGenerations,
+  parseGenerationIdentifiers,
+  showGiArgv,
+  splitBrainRecords,
+  type GenerationFlags,
+  type GenerationIdentifiers,
+  type GenerationRelation,
+  type SplitBrainRecord,
+} from './drbd/generation-identifiers.js';
 export { parseStatusJson } from './drbd/status-json.js';
 export * from './drbd/config/index.js';
 export { readDrbdStatusNetlink, watchDrbdNetlink } from './drbd/netlink-status.js';

@@ -13,10 +13,94 @@ import {
   type DrbdStatus,
   type OperationResult,
   type ResourceStatus,
+  type SplitBrainReport,
+  type SplitBrainResult,
   type VerifyResult,
 } from '../index.js';
 
 const bytes = z.number().int().nonnegative();
+
+// ---------------------------------------------------------------- split brain
+
+/** `resource resolve-split-brain --json`: what each side holds (also printed alone when no victim was chosen). */
+export const splitBrainReportJsonSchema = z.object({
+  resource: z.string(),
+  splitBrain: z.boolean(),
+  /** Why it is not a split brain; empty when it is. */
+  notSplitBrain: z.string(),
+  /** Per volume: same, diverged, first-newer, second-newer, unrelated (first/second in `sides` order). */
+  relations: z.array(z.enum(['same', 'diverged', 'first-newer', 'second-newer', 'unrelated'])),
+  /** The side with the newer (more) writes; null when it cannot be told. */
+  newer: z.object({ node: z.string().nullable(), why: z.string() }),
+  sides: z.array(
+    z.object({
+      node: z.string(),
+      role: z.string().nullable(),
+      state: z.string(),
+      /** Bytes written since the split (the bitmap's out-of-sync count); null when not reported. */
+      changedBytes: bytes.nullable(),
+      volumes: z.array(
+        z.object({
+          volume: z.number().int(),
+          minor: z.number().int(),
+          current: z.string().nullable(),
+          bitmap: z.string().nullable(),
+          history: z.array(z.string()),
+          flags: z.record(z.string(), z.boolean()).nullable(),
+          changedBytes: bytes.nullable(),
+        }),
+      ),
+      /** The kernel's "Split-Brain detected" lines for the resource; superseded: the connection reached Connected after it. */
+      kernelRecords: z.array(z.object({ text: z.string(), superseded: z.boolean() })),
+      backing: z
+        .array(z.object({ vg: z.string(), lv: z.string(), sizeBytes: bytes, thinPool: z.string().nullable(), vgFreeBytes: bytes }))
+        .nullable(),
+      problems: z.array(z.string()),
+    }),
+  ),
+});
+
+export const splitBrainJsonSchema = z.object({
+  victim: z.string(),
+  survivor: z.string(),
+  why: z.string(),
+  /** Taken before discarding (empty with --no-snapshot); the victim's writes stay readable there. */
+  snapshots: z.array(
+    z.object({ node: z.string(), vg: z.string(), origin: z.string(), name: z.string(), kind: z.enum(['classic', 'thin']), sizeBytes: bytes.nullable(), sizing: z.string() }),
+  ),
+  report: splitBrainReportJsonSchema,
+});
+
+export type SplitBrainReportJson = z.infer<typeof splitBrainReportJsonSchema>;
+
+export function splitBrainReportJson(report: SplitBrainReport): SplitBrainReportJson {
+  const n = (v: bigint | null): number | null => (v === null ? null : Number(v));
+  return {
+    resource: report.resource,
+    splitBrain: report.splitBrain,
+    notSplitBrain: report.notSplitBrain,
+    relations: [...report.relations],
+    newer: { ...report.newer },
+    sides: report.sides.map((s) => ({
+      node: s.node,
+      role: s.role,
+      state: s.state,
+      changedBytes: n(s.changedBytes),
+      volumes: s.volumes.map((v) => ({
+        volume: v.volume,
+        minor: v.minor,
+        current: v.identifiers?.current ?? null,
+        bitmap: v.identifiers?.bitmap ?? null,
+        history: v.identifiers?.history ?? [],
+        flags: v.identifiers?.flags === null || v.identifiers === null ? null : { ...v.identifiers.flags },
+        changedBytes: n(v.changedBytes),
+      })),
+      kernelRecords: s.kernelRecords.map((r) => ({ text: r.text, superseded: r.superseded })),
+      backing: s.backing === null ? null : s.backing.map((b) => ({ vg: b.vg, lv: b.lv, sizeBytes: Number(b.sizeBytes), thinPool: b.thinPool, vgFreeBytes: Number(b.vgFreeBytes) })),
+      problems: [...s.problems],
+    })),
+  };
+}
 
 export const actionJsonSchema = z.object({
   node: z.string(),
@@ -42,6 +126,8 @@ export const operationJsonSchema = z.object({
       perNode: z.record(z.string(), z.object({ events2Bytes: bytes.nullable(), procBytes: bytes.nullable() })),
     })
     .optional(),
+  /** resolve-split-brain only. */
+  splitBrain: splitBrainJsonSchema.optional(),
 });
 
 export type ActionJson = z.infer<typeof actionJsonSchema>;
@@ -63,7 +149,7 @@ export function resourceDevicesJson(status: ResourceStatus | null): OperationJso
   return toStatusReport(wrapped).devices;
 }
 
-export function operationJson(result: OperationResult | VerifyResult): OperationJson {
+export function operationJson(result: OperationResult | VerifyResult | SplitBrainResult): OperationJson {
   const out: OperationJson = {
     resource: result.resource,
     operation: result.operation,
@@ -71,6 +157,13 @@ export function operationJson(result: OperationResult | VerifyResult): Operation
     actions: result.actions.map(actionJson),
     state: Object.fromEntries(Object.entries(result.state).map(([node, s]) => [node, resourceDevicesJson(s)])),
   };
+  if ('report' in result && 'choice' in result) {
+    out.splitBrain = {
+      ...result.choice,
+      snapshots: result.snapshots.map((s) => ({ ...s, sizeBytes: s.sizeBytes === null ? null : Number(s.sizeBytes) })),
+      report: splitBrainReportJson(result.report),
+    };
+  }
   if ('outOfSyncBytes' in result) {
     out.verify = {
       node: result.node,

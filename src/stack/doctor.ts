@@ -90,7 +90,7 @@ function stateFindings(resource: string, node: string, s: ResourceStatus): Docto
         'error',
         'connection-standalone',
         `${resource} is StandAlone towards ${peer}: no replication, and DRBD will not reconnect by itself (after a split brain or a refused connection)`,
-        `look for "Split-Brain" in the kernel log; choose the victim (drbdadm connect --discard-my-data on it) or, if there was none, hastor resource connect ${resource}`,
+        `after a split brain: hastor resource resolve-split-brain ${resource} shows both sides and, with --victim NODE or --keep-most-changes, snapshots the victim's backing LV before discarding its writes; if there was none (no "Split-Brain" in the kernel log), hastor resource connect ${resource}`,
       );
     } else if (c.connectionState !== 'Connected') {
       add('warning', 'peer-not-connected', `${resource} is ${c.connectionState} towards ${peer}: writes are not replicated`, `check the peer and the replication link; hastor resource up ${resource} on the peer`);

@@ -1,7 +1,9 @@
 /** `hastor resource <operation> <name>`: one DRBD resource of the cluster file, through DrbdResource. */
 import { Command } from 'commander';
-import type { DrbdResource, OperationResult } from '../../index.js';
-import type { CliContext } from '../context.js';
+import { assertSplitBrain, inspectSplitBrain, resolveSplitBrain, type DrbdResource, type OperationResult, type SplitBrainReport } from '../../index.js';
+import { UsageError, type CliContext } from '../context.js';
+import { progressBar, table } from '../format.js';
+import { splitBrainReportJson } from '../json-contract.js';
 import { collect, runChange, type ChangeOptions } from '../operation-output.js';
 import { nodeOrLocal, resourceTarget } from './resource-context.js';
 
@@ -13,6 +15,40 @@ interface CreateCliOptions extends ChangeOptions {
   syncSource?: string | false;
   stayPrimary?: boolean;
   wait?: boolean;
+}
+
+interface SplitBrainCliOptions extends ChangeOptions {
+  victim?: string;
+  keepMostChanges?: boolean;
+  snapshot?: boolean;
+}
+
+const backingCell = (b: { vg: string; lv: string; vgFreeBytes: bigint } | undefined): string => (b === undefined ? '?' : `${b.vg}/${b.lv} (VG free ${b.vgFreeBytes} B)`);
+
+/** Each side of a split brain, for the terminal. */
+function renderSplitBrainReport(report: SplitBrainReport): string {
+  const rows = report.sides.flatMap((s) =>
+    s.volumes.map((v) => [
+      s.node,
+      s.role ?? '-',
+      String(v.volume),
+      v.identifiers?.current ?? '?',
+      v.identifiers?.bitmap ?? '?',
+      v.identifiers?.history.join(' ') ?? '?',
+      v.changedBytes === null ? '?' : `${v.changedBytes}`,
+      s.kernelRecords.some((r) => !r.superseded) ? 'yes' : s.kernelRecords.length > 0 ? 'only resolved ones' : 'no',
+      backingCell(s.backing?.find((b) => b.volume === v.volume)),
+    ]),
+  );
+  const lines = [
+    table(['NODE', 'ROLE', 'VOL', 'CURRENT UUID', 'BITMAP UUID', 'HISTORY', 'CHANGED SINCE SPLIT (B)', 'SPLIT-BRAIN RECORD', 'BACKING LV'], rows)
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n'),
+    `  newer writes: ${report.newer.node ?? 'cannot be told'} (${report.newer.why})`,
+    ...report.sides.flatMap((s) => [...s.kernelRecords.filter((r) => !r.superseded).slice(-1).map((r) => `  ${s.node} kernel: ${r.text}`), ...s.problems.map((p) => `  ${s.node}: ${p}`)]),
+  ];
+  return lines.join('\n');
 }
 
 interface NodeOptions extends ChangeOptions {
@@ -155,6 +191,68 @@ export function resourceCommand(context: CliContext): Command {
           (dryRun) => target.resource.invalidate(node, { ...common(options, dryRun), wait: options.wait !== false }),
           `discards ${node}'s copy of ${name}`,
         );
+      }),
+  );
+  root.addCommand(
+    // No --override: the one rule it has (snapshot room) is lifted by --no-snapshot --yes.
+    new Command('resolve-split-brain')
+      .option('--dry-run', 'show the report and the actions per node without running anything')
+      .option('--json', 'print the result as JSON (see docs/cli.md)')
+      .description("after a split brain: snapshot the victim's backing LV, then discard its writes and resync it from the survivor")
+      .argument('<name>', 'resource name in the cluster file')
+      .option('--victim <node>', 'the node whose writes since the split are discarded (kept in an LVM snapshot first)')
+      .option('--keep-most-changes', 'the side with fewer changes since the split is the victim (refused on a tie)')
+      .option('--no-snapshot', 'discard without a snapshot (needs --yes; only when the VG has no room)')
+      .option('--yes', 'go ahead with --no-snapshot')
+      .addHelpText(
+        'after',
+        examples([
+          'hastor resource resolve-split-brain r0                      show both sides and how to choose',
+          'hastor resource resolve-split-brain r0 --victim node2 --dry-run',
+          'hastor resource resolve-split-brain r0 --keep-most-changes',
+          'lvs @hastor_split_brain                                     the snapshots it took (docs/resources.md: recovering files)',
+        ]),
+      )
+      .action(async (name: string, options: SplitBrainCliOptions) => {
+        const target = await resourceTarget(context, name);
+        const report = await inspectSplitBrain(target.resource);
+        if (!options.json) context.out(`split brain of ${name}: ${report.splitBrain ? 'yes' : `no (${report.notSplitBrain})`}\n${renderSplitBrainReport(report)}\n`);
+        assertSplitBrain(report);
+        if (options.victim === undefined && !options.keepMostChanges) {
+          if (options.json) context.out(`${JSON.stringify(splitBrainReportJson(report), null, 2)}\n`);
+          throw new UsageError(
+            `choose whose writes since the split of ${name} are discarded (a snapshot of its backing LV keeps them): --victim NODE (${target.resource.nodeNames.join(' or ')}) or --keep-most-changes (the side with fewer changes)`,
+          );
+        }
+        const now = new Date();
+        let shown = '';
+        const result = await runChange(
+          context,
+          `resource resolve-split-brain ${name}`,
+          options,
+          (dryRun) =>
+            resolveSplitBrain(target.resource, {
+              ...(options.victim === undefined ? {} : { victim: options.victim }),
+              ...(options.keepMostChanges ? { keepMostChanges: true } : {}),
+              snapshot: options.snapshot !== false,
+              dryRun,
+              // The plan uses the report just shown; the real run reads again.
+              report,
+              now,
+              onProgress: (p) => {
+                if (options.json || p.sync === null) return;
+                const line = `resync of ${p.node}: ${progressBar(p.sync.percent)} ${p.sync.percent.toFixed(1)}%`;
+                if (line !== shown) context.stderr.write(`${line}\n`);
+                shown = line;
+              },
+            }),
+          options.snapshot === false ? 'discards the victim\'s writes since the split without a snapshot' : undefined,
+        );
+        if (!options.json && !options.dryRun) {
+          for (const s of result.snapshots) {
+            context.out(`${result.choice.victim}'s writes since the split are kept in ${s.vg}/${s.name} on ${s.node} (${s.kind} snapshot); recover files from it, then lvremove ${s.vg}/${s.name} (docs/resources.md)\n`);
+          }
+        }
       }),
   );
   root.addCommand(

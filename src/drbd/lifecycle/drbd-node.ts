@@ -9,6 +9,7 @@ import type { Executor } from '../../sys/executor.js';
 import type { RunResult } from '../../sys/local-exec.js';
 import { parseDrbdadmDump, type ResourceDefinition } from '../config/index.js';
 import { parseEvents2 } from '../events2.js';
+import { parseGenerationIdentifiers, type GenerationIdentifiers } from '../generation-identifiers.js';
 import { parseProcDrbd } from '../proc-drbd.js';
 import type { DrbdStatus, ResourceStatus } from '../status-model.js';
 import { fdScanArgv, mountsOf, parseDevNumber, parseFdScan, parseHolders, type DeviceUse } from './device-use.js';
@@ -145,6 +146,18 @@ export class DrbdNode {
       this.executor.run(fdScanArgv(paths), { root: true, timeoutMs: this.readTimeoutMs, okExitCodes: [0, 1] }),
     ]);
     return { minor, devNumber, holders: parseHolders(holders.stdout), mounts: mountsOf(mountinfo, devNumber), openBy: parseFdScan(scan.stdout) };
+  }
+
+  /** One volume's generation identifiers (argv from showGiArgv), with the text as printed. */
+  async generationIdentifiers(argv: readonly string[]): Promise<{ text: string; identifiers: GenerationIdentifiers }> {
+    const { stdout } = await this.run(argv, { timeoutMs: this.readTimeoutMs });
+    const [identifiers] = parseGenerationIdentifiers(stdout, `${argv.join(' ')} on ${this.name}`);
+    return { text: stdout, identifiers: identifiers as GenerationIdentifiers };
+  }
+
+  /** The kernel log ring buffer (`dmesg`, as root: dmesg_restrict hides it from others). */
+  async kernelLog(): Promise<string> {
+    return (await this.run(['dmesg'], { timeoutMs: this.readTimeoutMs })).stdout;
   }
 
   /** A file's text, or null when it does not exist. */
