@@ -7,7 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ConfigError, ParseError } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { parseJsonInput } from '../json-input.js';
 import { formatIssuePath, isValidHostName, validateResourceDefinition, type ResourceDefinition } from '../drbd/config/index.js';
 import { LocalExecutor, SshExecutor, type Executor, type SshTarget } from '../sys/executor.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
@@ -123,55 +124,13 @@ function crossChecks(raw: unknown): string[] {
   return issues;
 }
 
-/** 1-based line of a character offset (for JSON syntax errors). */
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text[i] === '\n') line++;
-  return line;
-}
-
-/**
- * Where JSON.parse failed. V8 names a position for some errors; for an
- * unexpected token Node 20 quotes the text around it instead, which is found
- * again in the input.
- */
-function errorLine(text: string, message: string): number | undefined {
-  const lineMatch = /line (\d+)/.exec(message);
-  if (lineMatch) return Number(lineMatch[1]);
-  const position = /position (\d+)/.exec(message);
-  if (position) return lineAt(text, Number(position[1]));
-  if (/Unexpected end of JSON input/.test(message)) return lineAt(text, text.trimEnd().length);
-  const snippet = /(?:\.\.\.)?"([\s\S]*)"(?:\.\.\.)? is not valid JSON$/.exec(message)?.[1];
-  const token = /Unexpected token '([\s\S])'/.exec(message)?.[1];
-  if (snippet === undefined || snippet === '') return undefined;
-  const at = text.indexOf(snippet);
-  if (at < 0) return undefined;
-  return lineAt(text, at + Math.max(0, token === undefined ? 0 : snippet.indexOf(token)));
-}
-
-function parseJson(text: string, path: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    // V8: "... in JSON at position 42 (line 3 column 5)"; older: "... at position 42".
-    const line = errorLine(text, message);
-    const excerpt = line === undefined ? undefined : (text.split('\n')[line - 1] ?? '').trim();
-    throw new ParseError(`not valid JSON (${message.replace(/\s*\(line \d+ column \d+\)$/, '')})`, {
-      source: path,
-      ...(line === undefined ? {} : { line }),
-      ...(excerpt === undefined || excerpt === '' ? {} : { excerpt }),
-    });
-  }
-}
-
 /**
  * Validates a cluster file's text. Syntax errors are a ParseError with the
  * line; every content problem is listed in one ConfigError as `path: message`
  * (resource problems under `resources.<name>.…`). Pure.
  */
 export function parseClusterFile(text: string, path: string): ClusterFile {
-  const raw = parseJson(text, path);
+  const raw = parseJsonInput(text, path);
   const issues: string[] = [];
   const result = clusterFileSchema.safeParse(raw);
   issues.push(...crossChecks(raw));
