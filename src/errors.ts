@@ -122,3 +122,15 @@ export class NativeError extends HastorError {
     this.errno = details.errno;
   }
 }
+
+/** Input is larger than hastor reads (a capture past its cap, e.g. /dev/zero). */
+export class InputTooLargeError extends HastorError {
+  readonly source: string;
+  readonly maxBytes: number;
+
+  constructor(source: string, maxBytes: number) {
+    super('E_INPUT_TOO_LARGE', `${source} is larger than the ${maxBytes / (1024 * 1024)} MiB hastor reads from a capture; is it the right file?`);
+    this.source = source;
+    this.maxBytes = maxBytes;
+  }
+}

@@ -59,4 +59,5 @@ export {
 } from './drbd/watch.js';
 export * from './sys/block-device.js';
 export * from './sys/filesystem.js';
+export { CAPTURE_MAX_BYTES, readCaptureFile, readStreamCapped } from './sys/capped-read.js';
 export * from './metrics/index.js';

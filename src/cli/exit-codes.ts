@@ -19,6 +19,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 const BY_ERROR_CODE: Record<string, ExitCode> = {
   E_PARSE: EXIT.badInput,
   E_BAD_INPUT: EXIT.badInput,
+  E_INPUT_TOO_LARGE: EXIT.badInput,
   E_CONFIG: EXIT.usage,
   E_USAGE: EXIT.usage,
   E_SAFETY: EXIT.refusedBySafetyRule,

@@ -75,9 +75,9 @@ export function statusCommand(context: CliContext): Command {
   return new Command('status')
     .description('show DRBD resources, devices, peers and sync progress')
     .option('--json', 'print the status model as JSON (a stable contract, see docs/cli.md)')
-    .option('--from-proc <file>', 'parse a saved /proc/drbd instead of the live system')
-    .option('--from-events2 <file>', 'parse a saved `drbdsetup events2` capture')
-    .option('--from-json <file>', 'parse a saved `drbdsetup status --json` (DRBD 9)')
+    .option('--from-proc <file>', 'parse a saved /proc/drbd instead of the live system (- reads stdin)')
+    .option('--from-events2 <file>', 'parse a saved `drbdsetup events2` capture (- reads stdin)')
+    .option('--from-json <file>', 'parse a saved `drbdsetup status --json` (DRBD 9; - reads stdin)')
     .addOption(
       new Option('--source <source>', 'live source to read').choices(['auto', 'netlink', 'events2', 'proc']).default('auto'),
     )
