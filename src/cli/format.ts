@@ -51,7 +51,13 @@ export function visibleLength(text: string): number {
 
 /** Left-aligned columns separated by two spaces; trailing spaces trimmed; coloured cells align too. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  // A loop, not Math.max(...rows): a capture can hold hundreds of thousands of rows.
+  const widths = header.map((h) => h.length);
+  for (const row of rows) {
+    header.forEach((_, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, visibleLength(row[i] ?? ''));
+    });
+  }
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(c))))

@@ -12,6 +12,7 @@ import { parseJsonInput } from '../json-input.js';
 import { formatIssuePath, isValidHostName, validateResourceDefinition, type ResourceDefinition } from '../drbd/config/index.js';
 import { LocalExecutor, SshExecutor, type Executor, type SshTarget } from '../sys/executor.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
+import { appendAll } from '../arrays.js';
 
 export const DEFAULT_CLUSTER_FILE = '/etc/hastor/cluster.json';
 
@@ -133,8 +134,8 @@ export function parseClusterFile(text: string, path: string): ClusterFile {
   const raw = parseJsonInput(text, path);
   const issues: string[] = [];
   const result = clusterFileSchema.safeParse(raw);
-  issues.push(...crossChecks(raw));
-  if (!result.success) issues.push(...result.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`));
+  appendAll(issues, crossChecks(raw));
+  if (!result.success) appendAll(issues, result.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`));
 
   const resources: Record<string, ResourceDefinition> = {};
   const nodeNames = new Set(result.success ? result.data.nodes.map((n) => n.name) : []);
@@ -152,7 +153,7 @@ export function parseClusterFile(text: string, path: string): ClusterFile {
     }
     const validated = validateResourceDefinition({ ...input, name });
     if (!validated.ok) {
-      issues.push(...validated.issues.map((i) => `${where}.${i}`));
+      appendAll(issues, validated.issues.map((i) => `${where}.${i}`));
       continue;
     }
     validated.value.nodes.forEach((n, i) => {

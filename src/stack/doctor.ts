@@ -15,6 +15,7 @@ import type { ResourceStatus } from '../drbd/status-model.js';
 import type { Cluster } from './cluster.js';
 import { detectDrift, type DriftReport } from './drift.js';
 import type { UpperLayerCheck } from './upper-layer.js';
+import { appendAll } from '../arrays.js';
 
 export const DOCTOR_SEVERITIES = ['error', 'warning', 'info'] as const;
 export type DoctorSeverity = (typeof DOCTOR_SEVERITIES)[number];
@@ -265,10 +266,10 @@ export async function runDoctor(
         findings.push({ severity: 'warning', rule: 'resource-not-up', node: o.node, resource: name, message: `${name} is not up on ${o.node}`, fix: `hastor resource up ${name}` });
         continue;
       }
-      findings.push(...stateFindings(name, o.node, o.value));
+      appendAll(findings, stateFindings(name, o.node, o.value));
     }
     const primaries = Object.entries(states).filter(([, s]) => isPrimary(s)).map(([n]) => n);
-    if (primaries.length > 1) findings.push(...(await dualPrimaryFindings(cluster, def, states, primaries, options, seen)));
+    if (primaries.length > 1) appendAll(findings, await dualPrimaryFindings(cluster, def, states, primaries, options, seen));
   }
 
   const rank: Record<DoctorSeverity, number> = { error: 0, warning: 1, info: 2 };

@@ -32,3 +32,16 @@ describe('hastor status on hostile captures', () => {
     expect(run.stderr).toBe('hastor: /dev/zero is larger than the 64 MiB hastor reads from a capture; is it the right file?\n');
   });
 });
+
+describe('hastor status on a capture with hundreds of thousands of devices', () => {
+  it('prints the table of 200,000 devices', async () => {
+    const parts = ['version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 059B1B470318F053F5077D5 \n'];
+    for (let minor = 0; minor < 200_000; minor++) {
+      parts.push(`${String(minor).padStart(2)}: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n`);
+    }
+    const run = await runCli(['status', '--from-proc', file('many.txt', parts.join(''))]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.split('\n')[200_000]).toMatch(/^199999 {2}- {9}Primary\/Secondary/);
+  });
+});

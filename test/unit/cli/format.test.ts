@@ -29,3 +29,13 @@ describe('CLI formatting', () => {
     expect(table(['A', 'BB'], [['xxx', 'y']])).toBe('A    BB\nxxx  y');
   });
 });
+
+describe('table with a capture-sized row count', () => {
+  it('aligns 323,000 rows (Math.max(...rows) overflowed the stack)', () => {
+    const rows = Array.from({ length: 323_000 }, (_, i) => [String(i), 'Connected']);
+    const lines = table(['MINOR', 'CONNECTION'], rows).split('\n');
+    expect(lines).toHaveLength(323_001);
+    expect(lines[0]).toBe('MINOR   CONNECTION');
+    expect(lines[323_000]).toBe('322999  Connected');
+  });
+});
