@@ -45,3 +45,11 @@ describe('hastor status on a capture with hundreds of thousands of devices', () 
     expect(run.stdout.split('\n')[200_000]).toMatch(/^199999 {2}- {9}Primary\/Secondary/);
   });
 });
+
+describe('hastor status on empty captures', () => {
+  it.each(['--from-proc', '--from-events2', '--from-json'])('%s of an empty file: exit 3', async (option) => {
+    const run = await runCli(['status', option, file('empty.txt', '')]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/^hastor: cannot parse .*: empty input/);
+  });
+});
