@@ -4,6 +4,21 @@
  * why, and what to do.
  */
 
+/**
+ * An error's message without a leading `node: `. Executors start their
+ * errors with the node they ran on; a caller that names the node itself
+ * drops it so messages do not read "vm: vm: …".
+ */
+export function messageWithoutNode(node: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.startsWith(`${node}: `) ? message.slice(node.length + 2) : message;
+}
+
+/** `node: message`, the node named once. */
+export function messageOnNode(node: string, error: unknown): string {
+  return `${node}: ${messageWithoutNode(node, error)}`;
+}
+
 export class HastorError extends Error {
   readonly code: string;
 

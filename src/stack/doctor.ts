@@ -16,6 +16,7 @@ import type { Cluster } from './cluster.js';
 import { detectDrift, type DriftReport } from './drift.js';
 import type { UpperLayerCheck } from './upper-layer.js';
 import { appendAll } from '../arrays.js';
+import { messageWithoutNode } from '../errors.js';
 
 export const DOCTOR_SEVERITIES = ['error', 'warning', 'info'] as const;
 export type DoctorSeverity = (typeof DOCTOR_SEVERITIES)[number];
@@ -195,7 +196,7 @@ export async function runDoctor(
   const names = await cluster.each((n) => n.executor.run(['uname', '-n'], { timeoutMs: options.timeoutMs ?? 20_000 }).then((r) => r.stdout.trim()));
   const reachable = new Set<string>();
   for (const o of names) {
-    if (!o.ok) findings.push({ severity: 'error', rule: 'node-unreachable', node: o.node, resource: null, message: `cannot run commands on ${o.node}: ${message(o.error)}`, fix: 'check ssh (agent, known_hosts, user) and sudo rules for this node in the cluster file' });
+    if (!o.ok) findings.push({ severity: 'error', rule: 'node-unreachable', node: o.node, resource: null, message: `cannot run commands on ${o.node}: ${messageWithoutNode(o.node, o.error)}`, fix: 'check ssh (agent, known_hosts, user) and sudo rules for this node in the cluster file' });
     else if (o.value !== o.node) findings.push({ severity: 'error', rule: 'node-name-mismatch', node: o.node, resource: null, message: `the executor for ${o.node} reaches a host whose uname -n is ${JSON.stringify(o.value)}`, fix: 'fix the node name or its address in the cluster file (DRBD picks its section by uname -n)' });
     else reachable.add(o.node);
   }
@@ -258,7 +259,7 @@ export async function runDoctor(
     const outcomes = await cluster.each((n) => cluster.drbd(n.name).status(name), { nodes });
     for (const o of outcomes) {
       if (!o.ok) {
-        findings.push({ severity: 'error', rule: 'node-unreachable', node: o.node, resource: name, message: `cannot read the state of ${name} on ${o.node}: ${message(o.error)}`, fix: 'check drbd-utils and the sudo rules on that node' });
+        findings.push({ severity: 'error', rule: 'node-unreachable', node: o.node, resource: name, message: `cannot read the state of ${name} on ${o.node}: ${messageWithoutNode(o.node, o.error)}`, fix: 'check drbd-utils and the sudo rules on that node' });
         continue;
       }
       states[o.node] = o.value;
