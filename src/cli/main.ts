@@ -27,7 +27,8 @@ export interface MainIo {
 const EXIT_HELP = `
 Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 refused by a safety rule,
 5 lock timeout, 6 command failed on a node, 7 DRBD not available, 8 resource not in
-a state the operation can start from, 9 timed out waiting for a state. See docs/cli.md.`;
+a state the operation can start from, 9 timed out waiting for a state, 10 the exporter
+cannot listen on its address. See docs/cli.md.`;
 
 export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,7 @@ describe('hastor status on a capture with hundreds of thousands of devices', () 
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout.split('\n')[200_000]).toMatch(/^199999 {2}- {9}Primary\/Secondary/);
-  });
+  }, 120_000);
 });
 
 describe('hastor status on empty captures', () => {
@@ -51,5 +52,20 @@ describe('hastor status on empty captures', () => {
     const run = await runCli(['status', option, file('empty.txt', '')]);
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/^hastor: cannot parse .*: empty input/);
+  });
+});
+
+describe('hastor exporter on a busy port', () => {
+  it('exits 10 with the address and what to do (was exit 1, "a bug")', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const run = await runCli(['exporter', '--listen', `127.0.0.1:${port}`, '--no-lvm', '--poll-interval', '1']);
+      expect(run.code).toBe(10);
+      expect(run.stderr).toContain(`hastor: cannot listen on 127.0.0.1:${port}: the address is already in use`);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
   });
 });
