@@ -1,5 +1,32 @@
 /** Human formatting for the CLI: units, durations, bars, aligned tables. */
 
+/*
+ * C0 controls (ESC starts terminal sequences), DEL, C1 controls (0x9b is a
+ * one-byte CSI on some terminals) and the bidi overrides that reorder what a
+ * line shows.
+ */
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_KEEPING_NEWLINES_RE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeOne(c: string): string {
+  const code = c.charCodeAt(0);
+  if (c === '\n') return '\\n';
+  if (c === '\r') return '\\r';
+  if (c === '\t') return '\\t';
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Text from outside (captures, resource and node names, kernel strings, a
+ * remote command's stderr) made safe to print on a terminal: every control
+ * character becomes a visible escape such as `\x1b`, so nothing it holds can
+ * move the cursor, retitle the window or hide a line. `newlines` keeps `\n`
+ * for multi-line messages; without it a value stays on its line.
+ */
+export function escapeControls(text: string, options: { newlines?: boolean } = {}): string {
+  return text.replace(options.newlines === true ? CONTROL_KEEPING_NEWLINES_RE : CONTROL_RE, escapeOne);
+}
+
 const KIB = 1024;
 const MIB = KIB * 1024;
 const GIB = MIB * 1024;

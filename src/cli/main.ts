@@ -15,6 +15,7 @@ import { statusCommand } from './commands/status.js';
 import { watchCommand } from './commands/watch.js';
 import { BadInputError, SilentExit, UsageError, type CliContext } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { escapeControls } from './format.js';
 
 export interface MainIo {
   stdout?: NodeJS.WriteStream;
@@ -107,11 +108,12 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     }
     if (error instanceof SilentExit) return error.exitCode;
     if (error instanceof UsageError) {
-      stderr.write(`hastor: ${error.message}\n`);
+      stderr.write(`hastor: ${escapeControls(error.message, { newlines: true })}\n`);
       return EXIT.usage;
     }
     const message = error instanceof HastorError || error instanceof Error ? error.message : String(error);
-    stderr.write(`hastor: ${message}\n`);
+    // Messages quote captures, names and remote stderr: escaped like every human output.
+    stderr.write(`hastor: ${escapeControls(message, { newlines: true })}\n`);
     if (env.HASTOR_DEBUG === '1' && error instanceof Error) stderr.write(`${error.stack}\n`);
     return exitCodeFor(error);
   }

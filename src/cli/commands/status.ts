@@ -7,7 +7,7 @@ import {
   type LiveSource,
   type StatusReport,
 } from '../../index.js';
-import { colorsFor, formatBytes, formatDuration, formatSyncAmounts, progressBar, table, type Colors } from '../format.js';
+import { colorsFor, escapeControls, formatBytes, formatDuration, formatSyncAmounts, progressBar, table, type Colors } from '../format.js';
 import type { CliContext } from '../context.js';
 
 interface StatusOptions {
@@ -27,7 +27,7 @@ function deviceRow(device: DeviceReport, colors: Colors): string[] {
   const connected = device.connectionState === 'Connected';
   return [
     String(device.minor),
-    device.resource === null ? '-' : device.volume === null ? device.resource : `${device.resource}/${device.volume}`,
+    device.resource === null ? '-' : escapeControls(device.volume === null ? device.resource : `${device.resource}/${device.volume}`),
     pair(device.role, device.peerRole),
     diskHealthy ? colors.green(disk) : colors.yellow(disk),
     connected ? (device.connectionState ?? '-') : colors.red(device.connectionState ?? '-'),
@@ -67,7 +67,7 @@ export function renderStatus(report: StatusReport, colors: Colors): string {
     if (syncing.length > 0) lines.push('', ...syncing);
   }
   if (report.unconfiguredMinors.length > 0) lines.push('', `unconfigured minors: ${report.unconfiguredMinors.join(', ')}`);
-  lines.push('', `source: ${report.source}${report.version ? `, DRBD ${report.version}` : ''}`);
+  lines.push('', `source: ${report.source}${report.version ? `, DRBD ${escapeControls(report.version)}` : ''}`);
   return lines.join('\n');
 }
 

@@ -69,3 +69,28 @@ describe('hastor exporter on a busy port', () => {
     }
   });
 });
+
+describe('terminal escapes from captures are printed escaped', () => {
+  const ESC = '\u001b';
+  it('a resource name from status --json and a /proc/drbd version string', async () => {
+    const status = [{ name: `r0${ESC}]0;owned${'\u0007'}${ESC}[2J`, role: 'Primary', suspended: false, devices: [], connections: [] }];
+    const fromJson = await runCli(['status', '--from-json', file('esc.json', JSON.stringify(status))]);
+    expect(fromJson.code).toBe(0);
+    expect(fromJson.stdout).not.toContain(ESC);
+    const fromProc = await runCli([
+      'status',
+      '--from-proc',
+      file('esc-proc.txt', `version: 8.4.11${ESC}[8m (api:1/proto:86-101)\nsrcversion: 059B1B470318F053F5077D5 \n 0: cs:Connected ro:Primary/Secondary ds:UpToDate/UpToDate C r-----\n    ns:0 nr:0 dw:0 dr:0 al:0 bm:0 lo:0 pe:0 ua:0 ap:0 ep:1 wo:f oos:0\n`),
+    ]);
+    expect(fromProc.code).toBe(0);
+    expect(fromProc.stdout).not.toContain(ESC);
+    expect(fromProc.stdout).toContain('DRBD 8.4.11\\x1b[8m');
+  });
+
+  it('in an error message on stderr', async () => {
+    const run = await runCli(['status', '--from-proc', join(dir, `missing${ESC}]0;owned\u0007`)]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).not.toContain(ESC);
+    expect(run.stderr).toContain('missing\\x1b]0;owned\\x07');
+  });
+});
