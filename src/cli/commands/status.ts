@@ -99,6 +99,11 @@ Examples:
       const status = files[0]
         ? await readStatusFile(files[0][1], files[0][0])
         : await readLiveStatus({ source: options.source });
+      // Fields kept but not understood: the status stands, the operator hears of them (stdout stays clean for --json).
+      for (const w of status.warnings ?? []) {
+        const where = w.line === null ? w.source : `${w.source} line ${w.line}`;
+        context.stderr.write(`hastor: warning: ${escapeControls(`${where}: ${w.message}`)}\n`);
+      }
       const report = toStatusReport(status);
       if (options.json) context.out(`${JSON.stringify(report, null, 2)}\n`);
       else context.out(`${renderStatus(report, colorsFor(context.stdout, context.env))}\n`);

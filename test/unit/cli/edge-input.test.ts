@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { statusReportSchema } from '../../../src/index.js';
 import { runCli } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hastor-edge-input-'));
@@ -92,5 +93,26 @@ describe('terminal escapes from captures are printed escaped', () => {
     expect(run.code).toBe(3);
     expect(run.stderr).not.toContain(ESC);
     expect(run.stderr).toContain('missing\\x1b]0;owned\\x07');
+  });
+});
+
+describe('hastor status on a /proc/drbd with fields it does not know', () => {
+  const text =
+    'version: 8.3.8 (api:88/proto:86-94)\nGIT-hash: d78846e52224fd00562f7c225bcc25b2d422321d build by fixture@hastor, 2010-06-02 12:00:00\n' +
+    ' 0: cs:SyncTarget ro:Secondary/Primary ds:Inconsistent/UpToDate C r----\n' +
+    '    ns:0 nr:210272 dw:210272 dr:0 al:0 bm:13 lo:1 pe:8 ua:0 ap:0 ep:1 wo:b oos:813660\n' +
+    "\t[===>................] sync'ed: 20.8% (813660/1023932)K queue_delay: 0.0 ms odd: 1\u001b[2J\n" +
+    '\tfinish: 0:03:45 speed: 3,616 (3,504) want: 61,440 K/sec\n';
+
+  it('shows the status, warns on stderr (escaped), and keeps the fields in --json', async () => {
+    const path = file('unknown-field.txt', text);
+    const human = await runCli(['status', '--from-proc', path]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('20.8%');
+    expect(human.stderr).toBe('hastor: warning: /proc/drbd line 5: unknown field "odd: 1\\x1b[2J" after the resync progress (kept in sync.extra)\n');
+    const json = await runCli(['status', '--from-proc', path, '--json']);
+    expect(json.code).toBe(0);
+    const report = statusReportSchema.parse(JSON.parse(json.stdout));
+    expect(report.devices[0]?.sync?.extra).toEqual({ queue_delay: '0.0 ms', odd: '1\u001b[2J' });
   });
 });
