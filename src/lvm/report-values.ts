@@ -144,7 +144,7 @@ export function readBinary(row: RawRow, field: string, ctx: CellContext): boolea
  * bracket is dropped: lvm2 2.03.16 writes one after the last command-log row it prints when
  * the row after it was filtered out by log/command_log_selection (e.g. `vgs missing_vg vg`).
  */
-export function parseJsonKeepingIntegers(text: string, source: string): unknown {
+export function parseJsonKeepingIntegers(text: string, source = 'lvm JSON'): unknown {
   let out = '';
   let last = 0;
   let inString = false;
