@@ -210,7 +210,7 @@ function parseCountersLine(source: string, line: Line, warnings: ParseWarning[])
   let extra: Record<string, string> | null = null;
   for (const [key, value] of seen) {
     if (KNOWN_COUNTERS.has(key)) continue;
-    extra ??= {};
+    extra ??= Object.create(null) as Record<string, string>;
     extra[key] = value;
     warnings.push(warningAt(source, `unknown counter "${key}:${value}" (kept in counters.extra)`, line));
   }
@@ -300,7 +300,8 @@ function readTrailingFields(source: string, text: string, line: Line, progress: 
   const store = (): void => {
     if (key === null) return;
     const value = words.join(' ');
-    progress.extra ??= {};
+    // No prototype: a field named __proto__ is kept like any other.
+    progress.extra ??= Object.create(null) as Record<string, string>;
     if (Object.hasOwn(progress.extra, key)) fail(source, `field "${key}:" appears twice`, line);
     const known = Object.hasOwn(KNOWN_PROGRESS_FIELDS, key) ? KNOWN_PROGRESS_FIELDS[key] : undefined;
     if (known !== undefined && !known.test(value)) fail(source, `field "${key}: ${value}" is not in the kernel's format`, line);

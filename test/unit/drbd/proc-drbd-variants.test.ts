@@ -97,6 +97,12 @@ describe('fields no release printed are kept and reported, not fatal', () => {
     expect(s.warnings?.[0]?.message).toMatch(/^negative current speed -18014398509481,616 K\/sec/);
   });
 
+  it('keeps a field named __proto__ or constructor like any other', () => {
+    const s = parseProcDrbd(HEADER_838 + TARGET_838.replace('oos:813660', 'oos:813660 constructor:1') + "\t[===>................] sync'ed: 20.8% (813660/1023932)K __proto__: x\n" + FINISH);
+    expect(Object.entries(peer(s).sync!.extra!)).toEqual([['__proto__', 'x']]);
+    expect(Object.entries(s.resources[0]!.devices[0]!.counters.extra!)).toEqual([['constructor', '1']]);
+  });
+
   it('text that is no "key: value" after the pair is still an error', () => {
     expect(() => parseProcDrbd(HEADER_838 + TARGET_838 + "\t[===>................] sync'ed: 20.8% (813660/1023932)K ???\n")).toThrow(/unexpected text after the resync progress pair/);
   });
