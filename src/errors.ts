@@ -4,6 +4,21 @@
  * why, and what to do.
  */
 
+/**
+ * An error's message without a leading `node: `. Executors start their
+ * errors with the node they ran on; a caller that names the node itself
+ * drops it so messages do not read "vm: vm: …".
+ */
+export function messageWithoutNode(node: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.startsWith(`${node}: `) ? message.slice(node.length + 2) : message;
+}
+
+/** `node: message`, the node named once. */
+export function messageOnNode(node: string, error: unknown): string {
+  return `${node}: ${messageWithoutNode(node, error)}`;
+}
+
 export class HastorError extends Error {
   readonly code: string;
 
@@ -134,5 +149,17 @@ export class NativeError extends HastorError {
     super('E_NATIVE', message, { cause: details.cause });
     this.syscall = details.syscall;
     this.errno = details.errno;
+  }
+}
+
+/** Input is larger than hastor reads (a capture past its cap, e.g. /dev/zero). */
+export class InputTooLargeError extends HastorError {
+  readonly source: string;
+  readonly maxBytes: number;
+
+  constructor(source: string, maxBytes: number) {
+    super('E_INPUT_TOO_LARGE', `${source} is larger than the ${maxBytes / (1024 * 1024)} MiB hastor reads from a capture; is it the right file?`);
+    this.source = source;
+    this.maxBytes = maxBytes;
   }
 }

@@ -70,4 +70,5 @@ export {
 export * from './sys/block-device.js';
 export * from './sys/filesystem.js';
 export { MAX_TIMER_MS, checkTimerMs } from './sys/timer-ms.js';
+export { CAPTURE_MAX_BYTES, readCaptureFile, readStreamCapped } from './sys/capped-read.js';
 export * from './metrics/index.js';

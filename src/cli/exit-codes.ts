@@ -12,6 +12,7 @@ export const EXIT = {
   drbdUnavailable: 7,
   wrongState: 8,
   stateTimeout: 9,
+  cannotListen: 10,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -19,6 +20,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 const BY_ERROR_CODE: Record<string, ExitCode> = {
   E_PARSE: EXIT.badInput,
   E_BAD_INPUT: EXIT.badInput,
+  E_INPUT_TOO_LARGE: EXIT.badInput,
   E_CONFIG: EXIT.usage,
   E_USAGE: EXIT.usage,
   E_SAFETY: EXIT.refusedBySafetyRule,
@@ -31,6 +33,7 @@ const BY_ERROR_CODE: Record<string, ExitCode> = {
   E_RESOURCE_STATE: EXIT.wrongState,
   E_STATE_TIMEOUT: EXIT.stateTimeout,
   E_GROWTH_VERIFY: EXIT.stateTimeout,
+  E_LISTEN: EXIT.cannotListen,
 };
 
 export function exitCodeFor(error: unknown): ExitCode {

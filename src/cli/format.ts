@@ -1,5 +1,32 @@
 /** Human formatting for the CLI: units, durations, bars, aligned tables. */
 
+/*
+ * C0 controls (ESC starts terminal sequences), DEL, C1 controls (0x9b is a
+ * one-byte CSI on some terminals) and the bidi overrides that reorder what a
+ * line shows.
+ */
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_KEEPING_NEWLINES_RE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeOne(c: string): string {
+  const code = c.charCodeAt(0);
+  if (c === '\n') return '\\n';
+  if (c === '\r') return '\\r';
+  if (c === '\t') return '\\t';
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Text from outside (captures, resource and node names, kernel strings, a
+ * remote command's stderr) made safe to print on a terminal: every control
+ * character becomes a visible escape such as `\x1b`, so nothing it holds can
+ * move the cursor, retitle the window or hide a line. `newlines` keeps `\n`
+ * for multi-line messages; without it a value stays on its line.
+ */
+export function escapeControls(text: string, options: { newlines?: boolean } = {}): string {
+  return text.replace(options.newlines === true ? CONTROL_KEEPING_NEWLINES_RE : CONTROL_RE, escapeOne);
+}
+
 const KIB = 1024;
 const MIB = KIB * 1024;
 const GIB = MIB * 1024;
@@ -51,7 +78,13 @@ export function visibleLength(text: string): number {
 
 /** Left-aligned columns separated by two spaces; trailing spaces trimmed; coloured cells align too. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  // A loop, not Math.max(...rows): a capture can hold hundreds of thousands of rows.
+  const widths = header.map((h) => h.length);
+  for (const row of rows) {
+    header.forEach((_, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, visibleLength(row[i] ?? ''));
+    });
+  }
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - visibleLength(c))))

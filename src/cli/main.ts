@@ -15,6 +15,7 @@ import { statusCommand } from './commands/status.js';
 import { watchCommand } from './commands/watch.js';
 import { BadInputError, SilentExit, UsageError, type CliContext } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { escapeControls } from './format.js';
 
 export interface MainIo {
   stdout?: NodeJS.WriteStream;
@@ -27,7 +28,8 @@ export interface MainIo {
 const EXIT_HELP = `
 Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 refused by a safety rule,
 5 lock timeout, 6 command failed on a node, 7 DRBD not available, 8 resource not in
-a state the operation can start from, 9 timed out waiting for a state. See docs/cli.md.`;
+a state the operation can start from, 9 timed out waiting for a state, 10 the exporter
+cannot listen on its address. See docs/cli.md.`;
 
 export async function main(argv: readonly string[], io: MainIo = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
@@ -106,11 +108,12 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     }
     if (error instanceof SilentExit) return error.exitCode;
     if (error instanceof UsageError) {
-      stderr.write(`hastor: ${error.message}\n`);
+      stderr.write(`hastor: ${escapeControls(error.message, { newlines: true })}\n`);
       return EXIT.usage;
     }
     const message = error instanceof HastorError || error instanceof Error ? error.message : String(error);
-    stderr.write(`hastor: ${message}\n`);
+    // Messages quote captures, names and remote stderr: escaped like every human output.
+    stderr.write(`hastor: ${escapeControls(message, { newlines: true })}\n`);
     if (env.HASTOR_DEBUG === '1' && error instanceof Error) stderr.write(`${error.stack}\n`);
     return exitCodeFor(error);
   }

@@ -4,7 +4,7 @@
  * plan without --yes, then run and show what ran and each node's state.
  */
 import { describeState, type Action, type OperationResult } from '../index.js';
-import { colorsFor, table } from './format.js';
+import { colorsFor, escapeControls, table } from './format.js';
 import { UsageError, type CliContext } from './context.js';
 import { operationJson } from './json-contract.js';
 
@@ -19,7 +19,7 @@ export function renderActions(actions: readonly Action[]): string {
   if (actions.length === 0) return '  nothing to do';
   return table(
     ['NODE', 'COMMAND', 'WHY'],
-    actions.map((a) => [a.node, a.file === undefined ? a.argv.join(' ') : `write ${a.file.path} (mode 0${a.file.mode.toString(8)})`, a.reason]),
+    actions.map((a) => [a.node, a.file === undefined ? a.argv.join(' ') : `write ${a.file.path} (mode 0${a.file.mode.toString(8)})`, a.reason].map((cell) => escapeControls(cell))),
   )
     .split('\n')
     .map((l) => `  ${l}`)
@@ -28,7 +28,7 @@ export function renderActions(actions: readonly Action[]): string {
 
 export function renderStates(state: OperationResult['state']): string {
   return Object.entries(state)
-    .map(([node, s]) => `  ${node}: ${describeState(s)}`)
+    .map(([node, s]) => `  ${escapeControls(`${node}: ${describeState(s)}`)}`)
     .join('\n');
 }
 

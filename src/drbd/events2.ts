@@ -710,6 +710,8 @@ function peerDeviceSnapshot(pd: PeerDeviceRecord): PeerDeviceStatus {
 
 /** Applies every line of a saved events2 capture; blank lines are skipped. */
 export function parseEvents2(text: string, options: Events2Options = {}): DrbdStatus {
+  // As the proc and JSON readers: no text is no status (events2 --now prints "exists -" even with no resources).
+  if (text.trim().length === 0) throw new ParseError('empty input (drbdsetup events2 --now prints at least "exists -")', { source: SOURCE });
   const state = new Events2State(options);
   let start = 0;
   let lineNumber = 0;

@@ -11,7 +11,7 @@
 import { ParseError } from '../errors.js';
 import { isDiskState, isProtocol, isRole } from './states.js';
 import type { DiskState, Protocol, ReplicationState, Role } from './states.js';
-import type { DeviceStatus, PeerDeviceStatus, SyncProgress } from './status-model.js';
+import type { DeviceStatus, ParseWarning, PeerDeviceStatus, SyncProgress } from './status-model.js';
 
 /** One input line with its 1-based number. */
 export interface Line {
@@ -24,6 +24,11 @@ export function splitLines(text: string): Line[] {
   const raw = text.split('\n');
   if (raw.length > 0 && raw[raw.length - 1] === '') raw.pop();
   return raw.map((t, i) => ({ text: t.endsWith('\r') ? t.slice(0, -1) : t, number: i + 1 }));
+}
+
+/** A warning about `line`: the parse goes on. */
+export function warningAt(source: string, message: string, line: Line): ParseWarning {
+  return { source, line: line.number, message, excerpt: line.text };
 }
 
 export function fail(source: string, reason: string, line?: Line): never {
@@ -142,13 +147,14 @@ export interface ParsedCounters {
   wo: string | null;
   /** KiB; absent before 8.2.6. */
   oos: bigint | null;
+  /** Counters this parser does not know, as printed. */
+  extra: Record<string, string> | null;
 }
 
 const UNSIGNED_RE = /^\d{1,20}$/;
 const SIGNED_RE = /^-?\d{1,10}$/;
 const PAIR_RE = /^\[(-?\d{1,10});(-?\d{1,10})\]$/;
-const TOKEN_RE = /^([a-z]+):(\S+)$/;
-const UNKNOWN_NUMERIC_RE = /^\d{1,20}$/;
+const TOKEN_RE = /^([a-z_]+):(\S+)$/;
 
 /** 8.x letters (`write_ordering_chars`) and DRBD 9's enum write_ordering_e, in drbdsetup's words. */
 const WRITE_ORDERING: Readonly<Record<string, string>> = {
@@ -165,7 +171,7 @@ const WRITE_ORDERING: Readonly<Record<string, string>> = {
 const REQUIRED_COUNTERS = ['ns', 'nr', 'dw', 'dr', 'al', 'bm', 'lo', 'pe', 'ua', 'ap'] as const;
 const KNOWN_COUNTERS: ReadonlySet<string> = new Set([...REQUIRED_COUNTERS, 'ep', 'wo', 'oos']);
 
-function parseCountersLine(source: string, line: Line): ParsedCounters {
+function parseCountersLine(source: string, line: Line, warnings: ParseWarning[]): ParsedCounters {
   const seen = new Map<string, string>();
   for (const token of line.text.trim().split(/\s+/)) {
     const m = TOKEN_RE.exec(token);
@@ -200,10 +206,13 @@ function parseCountersLine(source: string, line: Line): ParsedCounters {
     wo = WRITE_ORDERING[woRaw] ?? null;
     if (wo === null) fail(source, `unknown write ordering "wo:${woRaw}"`, line);
   }
+  // A newer kernel's counter must not hide the others: kept as printed, and reported.
+  let extra: Record<string, string> | null = null;
   for (const [key, value] of seen) {
     if (KNOWN_COUNTERS.has(key)) continue;
-    // Tolerate counters a newer kernel may add, as long as they are plain numbers.
-    if (!UNKNOWN_NUMERIC_RE.test(value)) fail(source, `unknown counter "${key}:${value}"`, line);
+    extra ??= Object.create(null) as Record<string, string>;
+    extra[key] = value;
+    warnings.push(warningAt(source, `unknown counter "${key}:${value}" (kept in counters.extra)`, line));
   }
   return {
     ns: unsigned('ns'),
@@ -219,6 +228,7 @@ function parseCountersLine(source: string, line: Line): ParsedCounters {
     ep: seen.has('ep') ? signed('ep') : null,
     wo,
     oos: seen.has('oos') ? unsigned('oos') : null,
+    extra,
   };
 }
 
@@ -227,14 +237,33 @@ function parseCountersLine(source: string, line: Line): ParsedCounters {
 
 /** `\t[====>....] sync'ed: 87.4% (51900/409584)M` — 8.3.11+ may glue `finish:` right after `)M`. */
 const PROGRESS_RE = /^\s*\[[=>.]{0,40}\] (sync'ed|verified):\s*(\d{1,3}\.\d)% \((\d{1,20})\/(\d{1,20})\)([KM])(.*)$/;
-/** Extra words some 8.3 builds print after the pair, e.g. ` delay_probe: 145637`. */
-const PROGRESS_EXTRA_RE = /^\s*[a-z_]+: \d{1,20}/;
-const FINISH_RE =
-  /^\s*finish: (\d{1,7}):(\d\d):(\d\d) speed: (\d{1,3}(?:,\d{3}){0,6}) \((?:(\d{1,3}(?:,\d{3}){0,6}) -- )?(\d{1,3}(?:,\d{3}){0,6})\)(?: want: (\d{1,3}(?:,\d{3}){0,6}))? K\/sec( \(stalled\))?\s*$/;
+/*
+ * Speeds in KiB/s. Thousands are grouped (`seq_printf_with_thousands_grouping`
+ * from 8.3.9; before, `%ld,%03ld` only above 1000, so exactly 1000 prints
+ * "1000"). The kernel prints an unsigned difference with %ld, so a wrapped
+ * counter shows as a negative number.
+ */
+const SPEED = '-?\\d{1,20}(?:,\\d{3}){0,6}';
+const FINISH_RE = new RegExp(
+  `^\\s*finish: (\\d{1,7}):(\\d\\d):(\\d\\d) speed: (${SPEED}) \\((?:(${SPEED}) -- )?(${SPEED})\\)(?: want: (${SPEED}))? K\\/sec( \\(stalled\\))?(.*)$`,
+);
+/*
+ * Fields drbd_proc.c printed after the progress pair: 8.3.8 ` queue_delay:
+ * %d.%d ms` (SyncTarget; `%d.%03d` in its development tree) and ` delay_probe:
+ * %u` (SyncSource). Kept in `sync.extra` as printed.
+ */
+const KNOWN_PROGRESS_FIELDS: Readonly<Record<string, RegExp>> = {
+  queue_delay: /^\d{1,10}\.\d{1,3} ms$/,
+  delay_probe: /^-?\d{1,10}$/,
+};
+const FIELD_KEY_RE = /^([A-Za-z_][A-Za-z0-9_]{0,63}):(\S*)$/;
 /** 8.2/early 8.3 print this instead of a finish line when no progress for 20 s. */
 const STALLED_RE = /^\s*stalled\s*$/;
-/** 8.2/early 8.3 online-verify progress: `\t%3d%%      done/total` in bitmap bits. */
-const OLD_VERIFY_RE = /^\s*(\d{1,3})%\s+(\d{1,20})\/(\d{1,20})\s*$/;
+/**
+ * 8.2/early 8.3 online-verify progress in bitmap bits: `\t%3d%%      done/total`
+ * (8.2.6–8.3.8); 8.2.5 printed `\t%3d%% oos:%lu  done / total ` (oos in bits).
+ */
+const OLD_VERIFY_RE = /^\s*(\d{1,3})%\s+(?:oos:(\d{1,20})\s+)?(\d{1,20})\s*\/\s*(\d{1,20})\s*$/;
 /** proc_details ≥ 1 (always on in DRBD 9 debugfs). */
 const SECTOR_POS_RE = /^\s*\d{1,3}% sector pos: \d{1,20}\/\d{1,20}(?: stop sector: \d{1,20})?\s*$/;
 
@@ -249,8 +278,48 @@ const MIB = 1024n * 1024n;
 /** DRBD's bitmap granularity: one bit per 4 KiB. */
 const BITMAP_BLOCK = 4096n;
 
-function thousands(s: string): number {
-  return Number(s.replaceAll(',', ''));
+/** KiB/s as printed → bytes/s; a negative (wrapped) figure is unknown, with a warning. */
+function speedBytes(source: string, printed: string, what: string, line: Line, warnings: ParseWarning[]): number | null {
+  const kib = Number(printed.replaceAll(',', ''));
+  if (kib < 0) {
+    warnings.push(warningAt(source, `negative ${what} speed ${printed} K/sec (a wrapped kernel counter); shown as unknown`, line));
+    return null;
+  }
+  return kib * 1024;
+}
+
+/**
+ * Reads ` key: value` fields (value: the words up to the next `key:`) into
+ * `progress.extra`. Known fields are checked; unknown ones are kept and
+ * reported, so a newer kernel's addition never hides the progress itself.
+ */
+function readTrailingFields(source: string, text: string, line: Line, progress: SyncProgress, warnings: ParseWarning[]): void {
+  const tokens = text.split(/[ \t]+/).filter((t) => t !== '');
+  let key: string | null = null;
+  let words: string[] = [];
+  const store = (): void => {
+    if (key === null) return;
+    const value = words.join(' ');
+    // No prototype: a field named __proto__ is kept like any other.
+    progress.extra ??= Object.create(null) as Record<string, string>;
+    if (Object.hasOwn(progress.extra, key)) fail(source, `field "${key}:" appears twice`, line);
+    const known = Object.hasOwn(KNOWN_PROGRESS_FIELDS, key) ? KNOWN_PROGRESS_FIELDS[key] : undefined;
+    if (known !== undefined && !known.test(value)) fail(source, `field "${key}: ${value}" is not in the kernel's format`, line);
+    if (known === undefined) warnings.push(warningAt(source, `unknown field "${key}: ${value}" after the resync progress (kept in sync.extra)`, line));
+    progress.extra[key] = value;
+  };
+  for (const token of tokens) {
+    const m = FIELD_KEY_RE.exec(token);
+    if (m) {
+      store();
+      key = m[1] as string;
+      words = m[2] === '' ? [] : [m[2] as string];
+      continue;
+    }
+    if (key === null) fail(source, 'unexpected text after the resync progress pair (expected "key: value" fields)', line);
+    words.push(token);
+  }
+  store();
 }
 
 function emptyProgress(percent: number, remainingBytes: bigint, totalBytes: bigint): SyncProgress {
@@ -266,8 +335,8 @@ function emptyProgress(percent: number, remainingBytes: bigint, totalBytes: bigi
   };
 }
 
-/** Parses a progress line; a glued `finish:` part is applied too. */
-function parseProgressLine(source: string, line: Line): SyncProgress {
+/** Parses a progress line; trailing fields and a glued `finish:` part are read too. */
+function parseProgressLine(source: string, line: Line, warnings: ParseWarning[]): SyncProgress {
   const m = PROGRESS_RE.exec(line.text);
   if (!m) return fail(source, 'malformed resync progress line', line);
   const percent = Number(m[2]);
@@ -276,39 +345,35 @@ function parseProgressLine(source: string, line: Line): SyncProgress {
   const remaining = BigInt(m[3] as string) * unit;
   const total = BigInt(m[4] as string) * unit;
   const progress = emptyProgress(percent, remaining, total);
-  let rest = m[6] as string;
-  while (rest.trim() !== '') {
-    if (/^\s*finish:/.test(rest)) {
-      applyFinish(source, { text: rest, number: line.number }, progress, line);
-      return progress;
-    }
-    const extra = PROGRESS_EXTRA_RE.exec(rest);
-    if (!extra) fail(source, 'unexpected text after the resync progress pair', line);
-    rest = rest.slice(extra[0].length);
-  }
+  const rest = m[6] as string;
+  // 8.3.11+/8.4 glue `finish:` right after `)M`; other fields are space-separated.
+  const finishAt = rest.search(/(?:^|\s)finish:/);
+  readTrailingFields(source, finishAt < 0 ? rest : rest.slice(0, finishAt), line, progress, warnings);
+  if (finishAt >= 0) applyFinish(source, { text: rest.slice(finishAt), number: line.number }, progress, warnings, line);
   return progress;
 }
 
-/** Applies a `finish: … speed: … (…) [want: …] K/sec [(stalled)]` line. */
-function applyFinish(source: string, finish: Line, progress: SyncProgress, shownLine: Line = finish): void {
+/** Applies a `finish: … speed: … (…) [want: …] K/sec [(stalled)]` line (and any fields after it). */
+function applyFinish(source: string, finish: Line, progress: SyncProgress, warnings: ParseWarning[], shownLine: Line = finish): void {
   const m = FINISH_RE.exec(finish.text);
   if (!m) return fail(source, 'malformed resync finish line', shownLine);
   const minutes = Number(m[2]);
   const seconds = Number(m[3]);
   if (minutes > 59 || seconds > 59) fail(source, 'resync finish time has minutes or seconds above 59', shownLine);
   progress.etaSeconds = Number(m[1]) * 3600 + minutes * 60 + seconds;
-  progress.speedBytesPerSecond = thousands(m[4] as string) * 1024;
-  progress.averageSpeedBytesPerSecond = thousands(m[6] as string) * 1024;
-  progress.wantBytesPerSecond = m[7] === undefined ? null : thousands(m[7]) * 1024;
+  progress.speedBytesPerSecond = speedBytes(source, m[4] as string, 'current', shownLine, warnings);
+  progress.averageSpeedBytesPerSecond = speedBytes(source, m[6] as string, 'average', shownLine, warnings);
+  progress.wantBytesPerSecond = m[7] === undefined ? null : speedBytes(source, m[7], 'wanted', shownLine, warnings);
   progress.stalled = m[8] !== undefined;
+  readTrailingFields(source, m[9] as string, shownLine, progress, warnings);
 }
 
 function parseOldVerifyLine(source: string, line: Line): SyncProgress {
   const m = OLD_VERIFY_RE.exec(line.text);
   if (!m) return fail(source, 'malformed online-verify progress line', line);
   const percent = Number(m[1]);
-  const done = BigInt(m[2] as string);
-  const total = BigInt(m[3] as string);
+  const done = BigInt(m[3] as string);
+  const total = BigInt(m[4] as string);
   if (percent > 100) fail(source, `verify percentage ${m[1]}% is above 100`, line);
   if (done > total) fail(source, 'verify progress has more bits done than in total', line);
   return emptyProgress(percent, (total - done) * BITMAP_BLOCK, total * BITMAP_BLOCK);
@@ -322,7 +387,9 @@ const LRU_STATS_RE =
   /^\s*[a-z_]+: used:\d{1,10}\/\d{1,10} hits:\d{1,20} misses:\d{1,20} starving:\d{1,20} (?:dirty|locked):\d{1,20} changed:\d{1,20}\s*$/;
 /** proc_details ≥ 2: `\tnn: lc_number (new nr) refcnt rs_left` then one row per element. */
 const LRU_DUMP_HEADER_RE = /^\s*nn: lc_number/;
-const LRU_DUMP_ROW_RE = /^\s*\d{1,10}:\s+-?\d{1,10}\s+(?:-?\d{1,10}|-"-)\s+-?\d{1,10}(?:\s.*)?$/;
+const LRU_DUMP_ROW_RE = /^\s*\d{1,10}:\s+(?:-?\d{1,10}\s+(?:-?\d{1,10}|-"-)\s+-?\d{1,10}(?:\s.*)?|FREE\s*)$/;
+/** 8.4.7+ with proc_details ≥ 2: requests waiting for activity-log extents. */
+const BLOCKED_ON_AL_RE = /^\s*blocked on activity log: \d{1,10}\s*$/;
 
 const isLruStatsLine = (text: string): boolean => LRU_STATS_RE.test(text);
 const isLruDumpHeader = (text: string): boolean => LRU_DUMP_HEADER_RE.test(text);
@@ -345,10 +412,14 @@ export interface DeviceBlock {
   syncComplete: boolean;
   /** Inside a proc_details ≥ 2 lru_cache dump. */
   inLruDump: boolean;
+  /** 8.2.5's online-verify line counts out-of-sync bits; its counters line has no `oos:`. */
+  verifyOutOfSyncBits: bigint | null;
+  /** Fields kept but not understood in this block. */
+  warnings: ParseWarning[];
 }
 
 export function newDeviceBlock(header: DeviceHeader, headerLine: Line): DeviceBlock {
-  return { header, headerLine, counters: null, sync: null, syncComplete: false, inLruDump: false };
+  return { header, headerLine, counters: null, sync: null, syncComplete: false, inLruDump: false, verifyOutOfSyncBits: null, warnings: [] };
 }
 
 /**
@@ -361,7 +432,7 @@ export function feedDeviceLine(source: string, block: DeviceBlock, line: Line): 
   const text = line.text;
   if (block.counters === null) {
     if (!COUNTERS_START_RE.test(text)) fail(source, 'expected the counters line ("ns:… nr:…") after the device line', line);
-    block.counters = parseCountersLine(source, line);
+    block.counters = parseCountersLine(source, line, block.warnings);
     return true;
   }
   if (COUNTERS_START_RE.test(text)) fail(source, 'second counters line for one device', line);
@@ -369,10 +440,12 @@ export function feedDeviceLine(source: string, block: DeviceBlock, line: Line): 
     if (block.sync !== null) fail(source, 'second resync progress line for one device', line);
     block.inLruDump = false;
     if (isProgressLine(text)) {
-      block.sync = parseProgressLine(source, line);
+      block.sync = parseProgressLine(source, line, block.warnings);
       block.syncComplete = block.sync.etaSeconds !== null;
     } else {
       block.sync = parseOldVerifyLine(source, line);
+      const oos = OLD_VERIFY_RE.exec(text)?.[2];
+      if (oos !== undefined) block.verifyOutOfSyncBits = BigInt(oos);
       block.syncComplete = true;
     }
     return true;
@@ -380,12 +453,12 @@ export function feedDeviceLine(source: string, block: DeviceBlock, line: Line): 
   if (isFinishLine(text) || isStalledLine(text)) {
     if (block.sync === null) fail(source, 'resync finish line without a progress line', line);
     if (block.syncComplete) fail(source, 'second resync finish line for one device', line);
-    if (isFinishLine(text)) applyFinish(source, line, block.sync);
+    if (isFinishLine(text)) applyFinish(source, line, block.sync, block.warnings);
     else block.sync.stalled = true;
     block.syncComplete = true;
     return true;
   }
-  if (isSectorPosLine(text) || isLruStatsLine(text)) {
+  if (isSectorPosLine(text) || isLruStatsLine(text) || BLOCKED_ON_AL_RE.test(text)) {
     block.inLruDump = false;
     return true;
   }
@@ -425,6 +498,7 @@ export function deviceFromBlock(block: DeviceBlock, c: ParsedCounters): DeviceSt
       applicationPending: c.ap,
       ...(c.ep === null ? {} : { epochs: c.ep }),
       ...(c.wo === null ? {} : { writeOrdering: c.wo }),
+      ...(c.extra === null ? {} : { extra: c.extra }),
     },
   };
 }
@@ -434,7 +508,7 @@ export function peerDeviceFromBlock(block: DeviceBlock, c: ParsedCounters, repli
     volume: null,
     replicationState,
     peerDiskState: block.header.peerDiskState,
-    outOfSyncBytes: c.oos === null ? null : kib(c.oos),
+    outOfSyncBytes: c.oos !== null ? kib(c.oos) : block.verifyOutOfSyncBits === null ? null : block.verifyOutOfSyncBits * BITMAP_BLOCK,
     resyncSuspended: resyncSuspendedFromFlags(block.header.ioFlags),
     sync: block.sync,
     counters: {

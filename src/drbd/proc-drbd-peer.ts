@@ -15,7 +15,7 @@
  */
 import { isReplicationState } from './states.js';
 import type { Protocol, ReplicationState, Role } from './states.js';
-import type { DeviceStatus, PeerDeviceStatus } from './status-model.js';
+import type { DeviceStatus, ParseWarning, PeerDeviceStatus } from './status-model.js';
 import {
   BLANK_RE,
   DEVICE_START_RE,
@@ -58,6 +58,8 @@ export interface Drbd9ProcPeer {
   /** `volume` is null for the same reason. */
   peerDevice: PeerDeviceStatus;
   activityLogBlocked: ActivityLogBlocked | null;
+  /** Unknown fields kept in `extra` maps; empty when everything was understood. */
+  warnings: ParseWarning[];
 }
 
 /**
@@ -108,5 +110,6 @@ function toPeer(block: DeviceBlock, activityLogBlocked: ActivityLogBlocked | nul
     device: deviceFromBlock(block, c),
     peerDevice: peerDeviceFromBlock(block, c, replicationState),
     activityLogBlocked,
+    warnings: block.warnings,
   };
 }

@@ -14,7 +14,7 @@
  * (none/drain/flush/barrier).
  */
 import { splitLegacyConnectionState } from './states.js';
-import type { DrbdStatus, DrbdVersionInfo, ResourceStatus } from './status-model.js';
+import type { DrbdStatus, DrbdVersionInfo, ParseWarning, ResourceStatus } from './status-model.js';
 import {
   BLANK_RE,
   DEVICE_START_RE,
@@ -152,7 +152,9 @@ function toResource(block: DeviceBlock, congestionReported: boolean): ResourceSt
 /**
  * Parses the whole text of /proc/drbd (DRBD 8.0–8.4 and 9). Pure; throws
  * ParseError (with line number and excerpt) on anything it does not
- * recognise: truncation, unknown state words, malformed numbers.
+ * recognise: truncation, unknown state words, malformed numbers. Unknown
+ * `key: value` fields after the resync progress and unknown counters are
+ * kept (`sync.extra`, `counters.extra`) and listed in `warnings` instead.
  */
 export function parseProcDrbd(text: string): DrbdStatus {
   const lines = splitLines(text);
@@ -162,10 +164,14 @@ export function parseProcDrbd(text: string): DrbdStatus {
   const resources: ResourceStatus[] = [];
   const unconfiguredMinors: number[] = [];
   const seenMinors = new Set<number>();
+  const warnings: ParseWarning[] = [];
   let block: DeviceBlock | null = null;
 
   const finish = (): void => {
-    if (block !== null) resources.push(toResource(block, congestionReported));
+    if (block !== null) {
+      resources.push(toResource(block, congestionReported));
+      for (const warning of block.warnings) warnings.push(warning);
+    }
     block = null;
   };
 
@@ -187,5 +193,5 @@ export function parseProcDrbd(text: string): DrbdStatus {
     if (!feedDeviceLine(SOURCE, block, line)) fail(SOURCE, 'unrecognised line in a device block', line);
   }
   finish();
-  return { source: 'proc', version, resources, unconfiguredMinors };
+  return { source: 'proc', version, resources, unconfiguredMinors, ...(warnings.length === 0 ? {} : { warnings }) };
 }

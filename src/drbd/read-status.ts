@@ -5,6 +5,7 @@
  * --now --statistics`, then /proc/drbd.
  */
 import { readFile } from 'node:fs/promises';
+import { readCaptureFile } from '../sys/capped-read.js';
 import { HastorError } from '../errors.js';
 import { runLocal } from '../sys/local-exec.js';
 import { parseEvents2 } from './events2.js';
@@ -37,7 +38,7 @@ export class DrbdUnavailableError extends HastorError {
 }
 
 async function readProc(procPath: string): Promise<DrbdStatus> {
-  return parseProcDrbd(await readFile(procPath, 'utf8'));
+  return parseProcDrbd(await readCaptureFile(procPath));
 }
 
 /** True when the loaded module is DRBD 8.x, whose events2 prints placeholder peer ids and names. */
@@ -109,7 +110,7 @@ async function readNetlinkWithProcDetails(procPath: string): Promise<DrbdStatus>
   const status = await readDrbdStatusNetlink();
   let proc: DrbdStatus;
   try {
-    proc = parseProcDrbd(await readFile(procPath, 'utf8'));
+    proc = parseProcDrbd(await readCaptureFile(procPath));
   } catch {
     // The details are a bonus: netlink's own state stands without them.
     return status;
@@ -141,9 +142,9 @@ export async function readLiveStatus(options: ReadLiveStatusOptions = {}): Promi
   throw new DrbdUnavailableError(attempts);
 }
 
-/** Parses a saved capture (support bundles, bug reports). */
+/** Parses a saved capture (support bundles, bug reports); `-` is stdin. At most CAPTURE_MAX_BYTES are read. */
 export async function readStatusFile(path: string, format: FileFormat): Promise<DrbdStatus> {
-  const text = await readFile(path, 'utf8');
+  const text = await readCaptureFile(path);
   switch (format) {
     case 'proc':
       return parseProcDrbd(text);

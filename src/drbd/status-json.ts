@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ParseError } from '../errors.js';
+import { parseJsonInput } from '../json-input.js';
 import { CONNECTION_STATES, DISK_STATES, REPLICATION_STATES, ROLES } from './states.js';
 import { KIB, MIB_PER_SECOND, SECTOR, syncProgress } from './drbdsetup-fields.js';
 import { emptyStatus, type DeviceCounters, type DrbdStatus, type ResourceStatus } from './status-model.js';
@@ -89,17 +90,6 @@ const statusSchema = z.array(resourceSchema);
 
 type ResourceJson = z.infer<typeof resourceSchema>;
 
-function jsonErrorPosition(text: string, error: unknown): { line?: number; excerpt?: string } {
-  const match = /position (\d+)/.exec(error instanceof Error ? error.message : '');
-  if (match === null) return { excerpt: text.slice(0, 80) };
-  const position = Number(match[1]);
-  const before = text.slice(0, position);
-  const line = before.split('\n').length;
-  const lineStart = before.lastIndexOf('\n') + 1;
-  const lineEnd = text.indexOf('\n', position);
-  return { line, excerpt: text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd) };
-}
-
 function pathText(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') || '(top level)';
 }
@@ -118,14 +108,8 @@ export function parseStatusJson(text: string): DrbdStatus {
   if (text.trim().length === 0) {
     throw new ParseError('empty input (drbdsetup status --json prints at least "[ ]")', { source: SOURCE });
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    const where = jsonErrorPosition(text, error);
-    const hint = text.includes("unrecognized option '--json'") ? ' (this drbdsetup or DRBD 8.4 module has no --json)' : '';
-    throw new ParseError(`not JSON${hint}: ${(error as Error).message}`, { source: SOURCE, ...where });
-  }
+  const hint = text.includes("unrecognized option '--json'") ? ' (this drbdsetup or DRBD 8.4 module has no --json)' : '';
+  const data = parseJsonInput(text, SOURCE, { hint });
   const result = statusSchema.safeParse(data);
   if (!result.success) {
     const issues = result.error.issues;

@@ -20,6 +20,21 @@ export interface SyncProgress {
   /** The resync controller's target (`want:`), when reported. */
   wantBytesPerSecond: number | null;
   stalled: boolean;
+  /**
+   * Fields a source printed beside the progress that the model has no slot
+   * for, as printed (`/proc/drbd` 8.3.8: `queue_delay` "0.0 ms"); unknown ones
+   * also raise a warning.
+   */
+  extra?: Record<string, string>;
+}
+
+/** Something a parser accepted but could not fully read: the result stands, the operator should know. */
+export interface ParseWarning {
+  source: string;
+  /** 1-based line number, when the input is line-oriented. */
+  line: number | null;
+  message: string;
+  excerpt: string | null;
 }
 
 /** Kernel/module identity, from the /proc/drbd header when the source has one. */
@@ -50,6 +65,8 @@ export interface DeviceCounters {
   applicationPending?: number;
   epochs?: number;
   writeOrdering?: string;
+  /** Counters the parser does not know, as printed (a newer kernel's); each raised a warning. */
+  extra?: Record<string, string>;
 }
 
 export interface PeerDeviceStatus {
@@ -97,6 +114,8 @@ export interface DrbdStatus {
   resources: ResourceStatus[];
   /** Minors listed as `Unconfigured` in /proc/drbd. */
   unconfiguredMinors: number[];
+  /** What the parser kept but did not understand (unknown fields); absent or empty when it understood everything. */
+  warnings?: ParseWarning[];
 }
 
 /** One row per device: what `hastor status` shows and `--json` promises. */

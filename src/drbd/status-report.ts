@@ -18,6 +18,8 @@ export const syncReportSchema = z.object({
   averageSpeedBytesPerSecond: z.number().nonnegative().nullable(),
   wantBytesPerSecond: z.number().nonnegative().nullable(),
   stalled: z.boolean(),
+  /** Fields the source printed beside the progress that have no key above, as printed (only when there are some). */
+  extra: z.record(z.string(), z.string()).optional(),
 });
 
 export const peerReportSchema = z.object({
@@ -72,6 +74,7 @@ function syncReport(sync: SyncProgress | null): SyncReport | null {
     averageSpeedBytesPerSecond: sync.averageSpeedBytesPerSecond,
     wantBytesPerSecond: sync.wantBytesPerSecond,
     stalled: sync.stalled,
+    ...(sync.extra === undefined ? {} : { extra: { ...sync.extra } }),
   };
 }
 

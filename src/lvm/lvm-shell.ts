@@ -196,12 +196,7 @@ const profilesChecked = new WeakMap<Executor, Set<string>>();
  * shell itself (context shell, object cmd, type status); its ret code 1 means success.
  */
 export function parseShellReply(document: string): ShellReply {
-  let parsed: unknown;
-  try {
-    parsed = parseJsonKeepingIntegers(document);
-  } catch (error) {
-    throw new ParseError(`not valid JSON (${(error as Error).message})`, { source: SHELL_SOURCE, excerpt: document.trim().slice(0, 80) });
-  }
+  const parsed = parseJsonKeepingIntegers(document, SHELL_SOURCE);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ParseError('expected a JSON object', { source: SHELL_SOURCE, excerpt: document.trim().slice(0, 80) });
   }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { ParseError } from '../errors.js';
-import { lineAt, parseJsonKeepingIntegers } from './report-values.js';
+import { parseJsonKeepingIntegers } from './report-values.js';
 import type { RawRow } from './report-values.js';
 
 const rawValue = z.union([z.string(), z.number(), z.null(), z.array(z.string())]);
@@ -23,25 +23,10 @@ export interface JsonReportDocument {
   log: RawRow[];
 }
 
-function syntaxError(text: string, error: unknown, source: string): ParseError {
-  const message = error instanceof Error ? error.message : String(error);
-  const position = /position (\d+)/.exec(message);
-  if (position === null) {
-    return new ParseError(`not valid JSON (${message})`, { source, excerpt: text.trim().slice(0, 80) });
-  }
-  const line = lineAt(text, Number(position[1]));
-  return new ParseError(`not valid JSON (${message})`, { source, line, excerpt: text.split('\n')[line - 1] ?? '' });
-}
-
 export function parseJsonReportDocument(text: string, source: string): JsonReportDocument {
   if (typeof text !== 'string') throw new ParseError('expected text', { source });
   if (text.trim() === '') throw new ParseError('empty output, expected a JSON report', { source });
-  let parsed: unknown;
-  try {
-    parsed = parseJsonKeepingIntegers(text);
-  } catch (error) {
-    throw syntaxError(text, error, source);
-  }
+  const parsed = parseJsonKeepingIntegers(text, source);
   const result = documentSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -8,6 +8,7 @@
  * `--units b --nosuffix`, so they arrive as byte counts and become bigint here, once.
  */
 import { ParseError } from '../errors.js';
+import { parseJsonInput } from '../json-input.js';
 
 /** A cell as it appears in a parsed report row. */
 export type RawValue = string | number | null | readonly string[];
@@ -143,7 +144,7 @@ export function readBinary(row: RawRow, field: string, ctx: CellContext): boolea
  * bracket is dropped: lvm2 2.03.16 writes one after the last command-log row it prints when
  * the row after it was filtered out by log/command_log_selection (e.g. `vgs missing_vg vg`).
  */
-export function parseJsonKeepingIntegers(text: string): unknown {
+export function parseJsonKeepingIntegers(text: string, source = 'lvm JSON'): unknown {
   let out = '';
   let last = 0;
   let inString = false;
@@ -180,12 +181,6 @@ export function parseJsonKeepingIntegers(text: string): unknown {
       i = j - 1;
     }
   }
-  return JSON.parse(out + text.slice(last));
-}
-
-/** Line number (1-based) of a character offset. */
-export function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text[i] === '\n') line++;
-  return line;
+  // Quotes are added and commas dropped on the same lines, so error lines still match the input.
+  return parseJsonInput(out + text.slice(last), source);
 }

@@ -38,6 +38,7 @@ import {
 import type { CellContext, RawRow } from './report-values.js';
 import type { LvmVersionInfo, LvmVersionNumber } from './version.js';
 import { atLeast } from './version.js';
+import { appendAll } from '../arrays.js';
 
 export type ReportFormat = 'json_std' | 'json' | 'text';
 
@@ -420,8 +421,8 @@ export function parseFullReport(text: string, format: 'json' | 'json_std' = 'jso
       if ((item.lv ?? []).length > 0 || (item.seg ?? []).length > 0) {
         throw new ParseError('LVs reported outside any VG', { source, excerpt: JSON.stringify(Object.keys(item)) });
       }
-      report.orphans.pvs.push(...rows('pv'));
-      report.orphans.pvSegments.push(...rows('pvseg'));
+      appendAll(report.orphans.pvs, rows('pv'));
+      appendAll(report.orphans.pvSegments, rows('pvseg'));
     } else {
       report.vgs.push({ vg, pvs: rows('pv'), lvs: rows('lv'), pvSegments: rows('pvseg'), lvSegments: rows('seg') });
     }
@@ -490,11 +491,11 @@ function positional(kind: ReportKind, options: ReportArgvOptions): string[] {
   const args: string[] = [];
   if (options.pvs !== undefined) {
     if (kind !== 'pv' && kind !== 'pvseg') throw new ConfigError(`${COMMANDS[kind].join(' ')} takes VG or LV names, not PVs`);
-    args.push(...options.pvs.map(devicePath));
+    appendAll(args, options.pvs.map(devicePath));
   }
   if (options.lvs !== undefined) {
     if (kind !== 'lv' && kind !== 'seg') throw new ConfigError(`${COMMANDS[kind].join(' ')} does not take LV names`);
-    args.push(...options.lvs.map(lvPath));
+    appendAll(args, options.lvs.map(lvPath));
   }
   if (options.vgs !== undefined) {
     if (kind === 'pv' || kind === 'pvseg') {
@@ -505,7 +506,7 @@ function positional(kind: ReportKind, options: ReportArgvOptions): string[] {
       }
       if (names.length > 0) args.unshift('-S', names.map((n) => `vg_name="${n}"`).join(' || '));
     } else {
-      args.push(...options.vgs.map(validateVgName));
+      appendAll(args, options.vgs.map(validateVgName));
     }
   }
   return args;

@@ -23,6 +23,7 @@ import { dmName, validateLvName, validateVgName } from './names.js';
 import type { LvRef } from './names.js';
 import { atLeast } from './version.js';
 import type { LvmVersionInfo } from './version.js';
+import { appendAll } from '../arrays.js';
 
 export const DEFAULT_LVM_CONF = '/etc/lvm/lvm.conf';
 export const DEFAULT_LVMLOCAL_CONF = '/etc/lvm/lvmlocal.conf';
@@ -159,7 +160,7 @@ export function deviceFilterRules(input: DeviceFilterInput): string[] {
     rules.push('r|^/dev/drbd[0-9]+$|', 'r|^/dev/drbd/|', `r|^/dev/block/${DRBD_MAJOR}:|`);
   }
   if (hostPvs.length > 0) {
-    rules.push(...hostPvs.map((pv) => `a|^${literal(pv)}$|`));
+    appendAll(rules, hostPvs.map((pv) => `a|^${literal(pv)}$|`));
     if (input.drbdDevices === 'accept') rules.push('a|^/dev/drbd[0-9]+$|');
     rules.push('r|.*|');
     return rules;
@@ -290,7 +291,7 @@ export function planClusteredLocking(input: ClusteredLockingInput, files: LvmCon
     if (id === undefined || !Number.isInteger(id) || id < 1 || id > 2000) {
       throw new ConfigError(`sanlock needs this host's unique host_id, an integer 1..2000 (got ${String(id)})`);
     }
-    edits.push(...editsFor(lvmLocal, lvmLocalPath, [{ path: 'local/host_id', value: id, reason: 'sanlock host_id, unique among the hosts sharing the VG' }]));
+    appendAll(edits, editsFor(lvmLocal, lvmLocalPath, [{ path: 'local/host_id', value: id, reason: 'sanlock host_id, unique among the hosts sharing the VG' }]));
     notes.push('run sanlock (with wdmd, or `sanlock daemon -w 0` without a watchdog) and `lvmlockd -g sanlock` on every node');
   } else {
     if (input.hostId !== undefined) throw new ConfigError('host_id is used by sanlock only; dlm takes node ids from corosync');

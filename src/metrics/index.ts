@@ -48,6 +48,7 @@ export {
 export { registerFamilies, type FamilySpec, type FamilyType } from './family.js';
 export {
   startMetricsServer,
+  ListenError,
   parseListenAddress,
   DEFAULT_LISTEN_HOST,
   DEFAULT_LISTEN_PORT,

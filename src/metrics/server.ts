@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { ConfigError } from '../errors.js';
+import { ConfigError, HastorError } from '../errors.js';
 
 export interface HealthReport {
   ok: boolean;
@@ -60,6 +60,29 @@ function acceptsGzip(req: IncomingMessage): boolean {
   return typeof header === 'string' && /(?:^|,)\s*gzip\s*(?:;\s*q=(?!0(?:\.0*)?\s*(?:,|$))[\d.]+)?\s*(?:,|$)/i.test(header);
 }
 
+const LISTEN_ADVICE: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is already in use (EADDRINUSE; another exporter?): `ss -ltnp` names the process, or choose another --listen',
+  EACCES: 'permission denied (EACCES; ports below 1024 need root or CAP_NET_BIND_SERVICE): choose a port above 1023',
+  EADDRNOTAVAIL: 'no interface of this host has that address (EADDRNOTAVAIL): use one of its addresses, or :PORT for all',
+};
+
+/** The HTTP server could not bind its address: an environment problem, not a bug. */
+export class ListenError extends HastorError {
+  readonly host: string;
+  readonly port: number;
+  /** The errno code, e.g. EADDRINUSE. */
+  readonly reason: string | undefined;
+
+  constructor(host: string, port: number, cause: NodeJS.ErrnoException) {
+    const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const why = (cause.code === undefined ? undefined : LISTEN_ADVICE[cause.code]) ?? cause.message;
+    super('E_LISTEN', `cannot listen on ${where}: ${why}`, { cause });
+    this.host = host;
+    this.port = port;
+    this.reason = cause.code;
+  }
+}
+
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
@@ -104,19 +127,20 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   // Scrapers keep connections alive; close() must not wait for them.
   server.keepAliveTimeout = 65_000;
 
+  const port = options.port ?? DEFAULT_LISTEN_PORT;
+  const host = options.host ?? DEFAULT_LISTEN_HOST;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? DEFAULT_LISTEN_PORT, options.host ?? DEFAULT_LISTEN_HOST, () => {
+    server.once('error', (error: NodeJS.ErrnoException) => reject(new ListenError(host, port, error)));
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const address = server.address() as AddressInfo;
-  const host = address.address;
   return {
-    host,
+    host: address.address,
     port: address.port,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    url: `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

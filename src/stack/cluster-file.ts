@@ -8,12 +8,14 @@
 import { open, realpath } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, HastorError, ParseError } from '../errors.js';
+import { ConfigError, HastorError } from '../errors.js';
+import { parseJsonInput } from '../json-input.js';
 import { formatIssuePath, isValidHostName, validateResourceDefinition, type ResourceDefinition } from '../drbd/config/index.js';
 import { LocalExecutor, SshExecutor, type Executor, type SshTarget } from '../sys/executor.js';
 import { isValidSshDestination, isValidUserName, splitSshDestination } from '../sys/ssh-host.js';
 import { checkTrustedDirectory, checkTrustedOpenFile } from '../sys/trusted-path.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
+import { appendAll } from '../arrays.js';
 
 export const DEFAULT_CLUSTER_FILE = '/etc/hastor/cluster.json';
 
@@ -129,59 +131,17 @@ function crossChecks(raw: unknown): string[] {
   return issues;
 }
 
-/** 1-based line of a character offset (for JSON syntax errors). */
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text[i] === '\n') line++;
-  return line;
-}
-
-/**
- * Where JSON.parse failed. V8 names a position for some errors; for an
- * unexpected token Node 20 quotes the text around it instead, which is found
- * again in the input.
- */
-function errorLine(text: string, message: string): number | undefined {
-  const lineMatch = /line (\d+)/.exec(message);
-  if (lineMatch) return Number(lineMatch[1]);
-  const position = /position (\d+)/.exec(message);
-  if (position) return lineAt(text, Number(position[1]));
-  if (/Unexpected end of JSON input/.test(message)) return lineAt(text, text.trimEnd().length);
-  const snippet = /(?:\.\.\.)?"([\s\S]*)"(?:\.\.\.)? is not valid JSON$/.exec(message)?.[1];
-  const token = /Unexpected token '([\s\S])'/.exec(message)?.[1];
-  if (snippet === undefined || snippet === '') return undefined;
-  const at = text.indexOf(snippet);
-  if (at < 0) return undefined;
-  return lineAt(text, at + Math.max(0, token === undefined ? 0 : snippet.indexOf(token)));
-}
-
-function parseJson(text: string, path: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    // V8: "... in JSON at position 42 (line 3 column 5)"; older: "... at position 42".
-    const line = errorLine(text, message);
-    const excerpt = line === undefined ? undefined : (text.split('\n')[line - 1] ?? '').trim();
-    throw new ParseError(`not valid JSON (${message.replace(/\s*\(line \d+ column \d+\)$/, '')})`, {
-      source: path,
-      ...(line === undefined ? {} : { line }),
-      ...(excerpt === undefined || excerpt === '' ? {} : { excerpt }),
-    });
-  }
-}
-
 /**
  * Validates a cluster file's text. Syntax errors are a ParseError with the
  * line; every content problem is listed in one ConfigError as `path: message`
  * (resource problems under `resources.<name>.…`). Pure.
  */
 export function parseClusterFile(text: string, path: string): ClusterFile {
-  const raw = parseJson(text, path);
+  const raw = parseJsonInput(text, path);
   const issues: string[] = [];
   const result = clusterFileSchema.safeParse(raw);
-  issues.push(...crossChecks(raw));
-  if (!result.success) issues.push(...result.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`));
+  appendAll(issues, crossChecks(raw));
+  if (!result.success) appendAll(issues, result.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`));
 
   const resources: Record<string, ResourceDefinition> = {};
   const nodeNames = new Set(result.success ? result.data.nodes.map((n) => n.name) : []);
@@ -199,7 +159,7 @@ export function parseClusterFile(text: string, path: string): ClusterFile {
     }
     const validated = validateResourceDefinition({ ...input, name });
     if (!validated.ok) {
-      issues.push(...validated.issues.map((i) => `${where}.${i}`));
+      appendAll(issues, validated.issues.map((i) => `${where}.${i}`));
       continue;
     }
     validated.value.nodes.forEach((n, i) => {

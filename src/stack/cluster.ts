@@ -7,7 +7,7 @@
  * so `Cluster.connect` checks each executor really reaches the node it is
  * named for before anything runs there.
  */
-import { ConfigError, HastorError } from '../errors.js';
+import { ConfigError, HastorError, messageOnNode, messageWithoutNode } from '../errors.js';
 import { isValidHostName } from '../drbd/config/index.js';
 import { DrbdNode, type DrbdNodeOptions } from '../drbd/lifecycle/index.js';
 import type { Executor } from '../sys/executor.js';
@@ -37,7 +37,7 @@ export class ClusterStepError extends HastorError {
     const failed = outcomes.filter((o): o is { node: string; ok: false; error: unknown } => !o.ok);
     super(
       'E_CLUSTER_STEP',
-      `${what} failed on ${failed.map((f) => f.node).join(', ')}: ${failed.map((f) => `${f.node}: ${(f.error as Error)?.message ?? String(f.error)}`).join('; ')}`,
+      `${what} failed on ${failed.map((f) => f.node).join(', ')}: ${failed.map((f) => messageOnNode(f.node, f.error)).join('; ')}`,
       { cause: failed[0]?.error },
     );
     this.outcomes = outcomes;
@@ -104,7 +104,7 @@ export class Cluster {
     const outcomes = await this.each((n) => n.executor.run(['uname', '-n'], { timeoutMs }).then((r) => r.stdout.trim()));
     const issues: string[] = [];
     for (const o of outcomes) {
-      if (!o.ok) issues.push(`${o.node}: uname -n failed: ${(o.error as Error)?.message ?? String(o.error)}`);
+      if (!o.ok) issues.push(`${o.node}: uname -n failed: ${messageWithoutNode(o.node, o.error)}`);
       else if (o.value !== o.node) issues.push(`${o.node}: the executor reaches a host whose uname -n is ${JSON.stringify(o.value)}`);
     }
     if (issues.length > 0) throw new ConfigError('cluster nodes do not match their executors; fix the node names or the executors', issues);

@@ -15,6 +15,8 @@ import type { ResourceStatus } from '../drbd/status-model.js';
 import type { Cluster } from './cluster.js';
 import { detectDrift, type DriftReport } from './drift.js';
 import type { UpperLayerCheck } from './upper-layer.js';
+import { appendAll } from '../arrays.js';
+import { messageWithoutNode } from '../errors.js';
 
 export const DOCTOR_SEVERITIES = ['error', 'warning', 'info'] as const;
 export type DoctorSeverity = (typeof DOCTOR_SEVERITIES)[number];
@@ -194,7 +196,7 @@ export async function runDoctor(
   const names = await cluster.each((n) => n.executor.run(['uname', '-n'], { timeoutMs: options.timeoutMs ?? 20_000 }).then((r) => r.stdout.trim()));
   const reachable = new Set<string>();
   for (const o of names) {
-    if (!o.ok) findings.push({ severity: 'error', rule: 'node-unreachable', node: o.node, resource: null, message: `cannot run commands on ${o.node}: ${message(o.error)}`, fix: 'check ssh (agent, known_hosts, user) and sudo rules for this node in the cluster file' });
+    if (!o.ok) findings.push({ severity: 'error', rule: 'node-unreachable', node: o.node, resource: null, message: `cannot run commands on ${o.node}: ${messageWithoutNode(o.node, o.error)}`, fix: 'check ssh (agent, known_hosts, user) and sudo rules for this node in the cluster file' });
     else if (o.value !== o.node) findings.push({ severity: 'error', rule: 'node-name-mismatch', node: o.node, resource: null, message: `the executor for ${o.node} reaches a host whose uname -n is ${JSON.stringify(o.value)}`, fix: 'fix the node name or its address in the cluster file (DRBD picks its section by uname -n)' });
     else reachable.add(o.node);
   }
@@ -257,7 +259,7 @@ export async function runDoctor(
     const outcomes = await cluster.each((n) => cluster.drbd(n.name).status(name), { nodes });
     for (const o of outcomes) {
       if (!o.ok) {
-        findings.push({ severity: 'error', rule: 'node-unreachable', node: o.node, resource: name, message: `cannot read the state of ${name} on ${o.node}: ${message(o.error)}`, fix: 'check drbd-utils and the sudo rules on that node' });
+        findings.push({ severity: 'error', rule: 'node-unreachable', node: o.node, resource: name, message: `cannot read the state of ${name} on ${o.node}: ${messageWithoutNode(o.node, o.error)}`, fix: 'check drbd-utils and the sudo rules on that node' });
         continue;
       }
       states[o.node] = o.value;
@@ -265,10 +267,10 @@ export async function runDoctor(
         findings.push({ severity: 'warning', rule: 'resource-not-up', node: o.node, resource: name, message: `${name} is not up on ${o.node}`, fix: `hastor resource up ${name}` });
         continue;
       }
-      findings.push(...stateFindings(name, o.node, o.value));
+      appendAll(findings, stateFindings(name, o.node, o.value));
     }
     const primaries = Object.entries(states).filter(([, s]) => isPrimary(s)).map(([n]) => n);
-    if (primaries.length > 1) findings.push(...(await dualPrimaryFindings(cluster, def, states, primaries, options, seen)));
+    if (primaries.length > 1) appendAll(findings, await dualPrimaryFindings(cluster, def, states, primaries, options, seen));
   }
 
   const rank: Record<DoctorSeverity, number> = { error: 0, warning: 1, info: 2 };

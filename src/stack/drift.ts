@@ -7,6 +7,7 @@
 import { diffResources, type ResourceDefinition } from '../drbd/config/index.js';
 import { assertResourceName, type DrbdVersions } from '../drbd/lifecycle/index.js';
 import type { Cluster } from './cluster.js';
+import { messageWithoutNode } from '../errors.js';
 
 export type DriftKind = 'config' | 'config-unreadable' | 'kernel-module' | 'drbd-utils';
 
@@ -48,7 +49,7 @@ export async function detectDrift(cluster: Cluster, resource: string, options: {
       try {
         return { versions, config: await drbd.importConfig(name), error: undefined };
       } catch (error) {
-        return { versions, config: null, error: (error as Error)?.message ?? String(error) };
+        return { versions, config: null, error: messageWithoutNode(n.name, error) };
       }
     },
     { nodes },

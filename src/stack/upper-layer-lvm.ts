@@ -12,6 +12,7 @@ import type { ResourceDefinition } from '../drbd/config/index.js';
 import { lvmVersionOn, runnerOf, vgLockingOf, readPvs, readVgs, type LvmRunner, type VgLocking } from '../lvm/index.js';
 import type { Cluster, ClusterNode } from './cluster.js';
 import type { UpperLayerCheck, UpperLayerVerdict } from './upper-layer.js';
+import { messageWithoutNode } from '../errors.js';
 
 /** What one node's lvm reported for the resource's devices. */
 export interface LvmNodeFindings {
@@ -108,7 +109,7 @@ export async function lvmFindingsOn(node: ClusterNode, devices: readonly string[
       for (const vg of vgs.items) findings.vgs[vg.name] = vgLockingOf(vg);
     }
   } catch (error) {
-    findings.error = (error as Error).message;
+    findings.error = messageWithoutNode(node.name, error);
   }
   return findings;
 }

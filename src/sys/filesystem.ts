@@ -4,6 +4,7 @@
  * totals leave out ext4's own overhead and cannot say that.
  */
 import { ParseError } from '../errors.js';
+import { parseJsonInput } from '../json-input.js';
 import type { Executor } from './executor.js';
 
 export type GrowableFsType = 'ext4' | 'xfs';
@@ -53,12 +54,7 @@ export function parseXfsInfo(text: string, source = 'xfs_info'): FsGeometry {
 
 /** `findmnt -J -o SOURCE,TARGET,FSTYPE`: every mount listed (a device may be mounted twice). */
 export function parseFindmntJson(text: string, source = 'findmnt -J'): MountInfo[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (error) {
-    throw new ParseError(`not JSON: ${(error as Error).message}`, { source, excerpt: text.slice(0, 200) });
-  }
+  const doc = parseJsonInput(text, source);
   const list = (doc as { filesystems?: unknown })?.filesystems;
   if (!Array.isArray(list)) throw new ParseError('no "filesystems" array', { source, excerpt: text.slice(0, 200) });
   const out: MountInfo[] = [];

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { lvmUpperLayerCheck, runDoctor, type DoctorFinding } from '../../index.js';
 import { SilentExit, type CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
-import { colorsFor, type Colors } from '../format.js';
+import { colorsFor, escapeControls, type Colors } from '../format.js';
 import { collect } from '../operation-output.js';
 
 interface DoctorCliOptions {
@@ -15,7 +15,7 @@ interface DoctorCliOptions {
 export function findingLine(f: DoctorFinding, colors: Colors): string {
   const severity = f.severity.toUpperCase();
   const shown = f.severity === 'error' ? colors.red(severity) : f.severity === 'warning' ? colors.yellow(severity) : severity;
-  return `${shown} ${f.rule} ${f.node ?? 'cluster'}: ${f.message} — fix: ${f.fix}`;
+  return `${shown} ${escapeControls(`${f.rule} ${f.node ?? 'cluster'}: ${f.message} — fix: ${f.fix}`)}`;
 }
 
 export function doctorCommand(context: CliContext): Command {

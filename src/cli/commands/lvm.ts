@@ -26,7 +26,7 @@ import {
 } from '../../index.js';
 import { SilentExit, type CliContext } from '../context.js';
 import { parseDuration } from '../duration.js';
-import { colorsFor, formatBytes, table } from '../format.js';
+import { colorsFor, escapeControls, formatBytes, table } from '../format.js';
 import { numbersForBigints, type ClusterSetupJson, type LvmReportJson } from '../json-contract.js';
 import { collect } from '../operation-output.js';
 
@@ -110,9 +110,9 @@ Examples:
           human.push(items.length === 0 ? `no ${k.slice(0, 2).toUpperCase()}s` : k === 'pvs' ? pvTable(items) : k === 'vgs' ? vgTable(items) : lvTable(items));
         }
         if (options.json) context.out(`${JSON.stringify(json, null, 2)}\n`);
-        else context.out(`${human.join('\n\n')}\n`);
+        else context.out(`${escapeControls(human.join('\n\n'), { newlines: true })}\n`);
         const colors = colorsFor(context.stderr, context.env);
-        for (const p of problems) context.stderr.write(`${colors.yellow('hastor: warning')}: incomplete report on ${executor.node}: ${p}\n`);
+        for (const p of problems) context.stderr.write(`${colors.yellow('hastor: warning')}: ${escapeControls(`incomplete report on ${executor.node}: ${p}`)}\n`);
       } finally {
         await runner.close();
       }

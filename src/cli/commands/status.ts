@@ -7,7 +7,7 @@ import {
   type LiveSource,
   type StatusReport,
 } from '../../index.js';
-import { colorsFor, formatBytes, formatDuration, formatSyncAmounts, progressBar, table, type Colors } from '../format.js';
+import { colorsFor, escapeControls, formatBytes, formatDuration, formatSyncAmounts, progressBar, table, type Colors } from '../format.js';
 import type { CliContext } from '../context.js';
 
 interface StatusOptions {
@@ -27,7 +27,7 @@ function deviceRow(device: DeviceReport, colors: Colors): string[] {
   const connected = device.connectionState === 'Connected';
   return [
     String(device.minor),
-    device.resource === null ? '-' : device.volume === null ? device.resource : `${device.resource}/${device.volume}`,
+    device.resource === null ? '-' : escapeControls(device.volume === null ? device.resource : `${device.resource}/${device.volume}`),
     pair(device.role, device.peerRole),
     diskHealthy ? colors.green(disk) : colors.yellow(disk),
     connected ? (device.connectionState ?? '-') : colors.red(device.connectionState ?? '-'),
@@ -67,7 +67,7 @@ export function renderStatus(report: StatusReport, colors: Colors): string {
     if (syncing.length > 0) lines.push('', ...syncing);
   }
   if (report.unconfiguredMinors.length > 0) lines.push('', `unconfigured minors: ${report.unconfiguredMinors.join(', ')}`);
-  lines.push('', `source: ${report.source}${report.version ? `, DRBD ${report.version}` : ''}`);
+  lines.push('', `source: ${report.source}${report.version ? `, DRBD ${escapeControls(report.version)}` : ''}`);
   return lines.join('\n');
 }
 
@@ -75,9 +75,9 @@ export function statusCommand(context: CliContext): Command {
   return new Command('status')
     .description('show DRBD resources, devices, peers and sync progress')
     .option('--json', 'print the status model as JSON (a stable contract, see docs/cli.md)')
-    .option('--from-proc <file>', 'parse a saved /proc/drbd instead of the live system')
-    .option('--from-events2 <file>', 'parse a saved `drbdsetup events2` capture')
-    .option('--from-json <file>', 'parse a saved `drbdsetup status --json` (DRBD 9)')
+    .option('--from-proc <file>', 'parse a saved /proc/drbd instead of the live system (- reads stdin)')
+    .option('--from-events2 <file>', 'parse a saved `drbdsetup events2` capture (- reads stdin)')
+    .option('--from-json <file>', 'parse a saved `drbdsetup status --json` (DRBD 9; - reads stdin)')
     .addOption(
       new Option('--source <source>', 'live source to read').choices(['auto', 'netlink', 'events2', 'proc']).default('auto'),
     )
@@ -99,6 +99,11 @@ Examples:
       const status = files[0]
         ? await readStatusFile(files[0][1], files[0][0])
         : await readLiveStatus({ source: options.source });
+      // Fields kept but not understood: the status stands, the operator hears of them (stdout stays clean for --json).
+      for (const w of status.warnings ?? []) {
+        const where = w.line === null ? w.source : `${w.source} line ${w.line}`;
+        context.stderr.write(`hastor: warning: ${escapeControls(`${where}: ${w.message}`)}\n`);
+      }
       const report = toStatusReport(status);
       if (options.json) context.out(`${JSON.stringify(report, null, 2)}\n`);
       else context.out(`${renderStatus(report, colorsFor(context.stdout, context.env))}\n`);

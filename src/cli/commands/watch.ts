@@ -19,7 +19,7 @@ import {
 } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { parseDuration } from '../duration.js';
-import { colorsFor, visibleLength, type Colors } from '../format.js';
+import { colorsFor, escapeControls, visibleLength, type Colors } from '../format.js';
 import type { WatchEventJson } from '../json-contract.js';
 import { renderStatus } from './status.js';
 
@@ -41,14 +41,14 @@ export function changeText(c: StatusChange): string {
     ...(c.volume !== undefined && c.volume !== null ? [`volume ${c.volume}`] : []),
     ...(c.peer !== undefined && c.peer !== null ? [`peer ${c.peer}`] : []),
   ].join(' ');
-  return `${where} ${c.field}: ${c.from ?? '-'} -> ${c.to ?? '-'}`;
+  return escapeControls(`${where} ${c.field}: ${c.from ?? '-'} -> ${c.to ?? '-'}`);
 }
 
 /** One line per device: the first event of a plain-text watch. */
 function deviceLines(status: DrbdStatus): string[] {
   return deviceViews(status).map(
     (d) =>
-      `${d.resource ?? '-'}${d.volume === null ? '' : `/${d.volume}`} minor ${d.minor}: ${d.role ?? '-'} ${d.diskState}/${d.peerDiskState ?? '-'} ${d.connectionState ?? '-'} ${d.replicationState ?? '-'}`,
+      escapeControls(`${d.resource ?? '-'}${d.volume === null ? '' : `/${d.volume}`} minor ${d.minor}: ${d.role ?? '-'} ${d.diskState}/${d.peerDiskState ?? '-'} ${d.connectionState ?? '-'} ${d.replicationState ?? '-'}`),
   );
 }
 
@@ -79,7 +79,7 @@ function frame(status: DrbdStatus | null, recent: readonly string[], source: str
   const head = colors.bold(`hastor watch  ${clock()}  (${source}; Ctrl-C stops)`);
   const body = status === null ? 'waiting for the first state…' : renderStatus(toStatusReport(status), colors);
   const tail = recent.length === 0 ? [] : ['', 'recent changes:', ...recent.map((l) => `  ${l}`)];
-  return [head, '', body, ...tail, ...(error === null ? [] : ['', colors.yellow(`warning: ${error}`)])].join('\n');
+  return [head, '', body, ...tail, ...(error === null ? [] : ['', colors.yellow(`warning: ${escapeControls(error)}`)])].join('\n');
 }
 
 function positive(context: CliContext, name: string, value: string | undefined, integer: boolean): number | undefined {
@@ -183,7 +183,7 @@ Examples:
         onError: (error) => {
           // An unreadable line or datagram: the next one carries the state again. Anything else ends the watch.
           if ((error as { code?: string }).code === 'E_PARSE') {
-            if (screen === null) context.stderr.write(`hastor: warning: ${error.message}\n`);
+            if (screen === null) context.stderr.write(`hastor: warning: ${escapeControls(error.message)}\n`);
             else {
               warning = error.message;
               redraw();

@@ -31,6 +31,7 @@ import {
 } from './import-model.js';
 import type { DrbdTarget } from './options.js';
 import type { ResourceDefinition } from './schema.js';
+import { appendAll } from '../../arrays.js';
 
 export type { DrbdadmImportOptions } from './import-model.js';
 
@@ -115,7 +116,7 @@ class DumpReader {
         return true;
       }
       case 'disk':
-        if (s.block !== undefined) into.diskOptions.push(...this.options(s.block));
+        if (s.block !== undefined) appendAll(into.diskOptions, this.options(s.block));
         else into.disk = this.single(s, 'device path or none');
         return true;
       case 'meta-disk':
@@ -206,14 +207,14 @@ class DumpReader {
         });
         if (path.length !== 2) this.fail('a path joins exactly two hosts', inner.line);
         (c.paths ??= []).push(path);
-      } else if (keyword === 'net') c.net.push(...this.options(this.needBlock(inner)));
-      else if (keyword === 'disk') c.disk.push(...this.options(this.needBlock(inner)));
+      } else if (keyword === 'net') appendAll(c.net, this.options(this.needBlock(inner)));
+      else if (keyword === 'disk') appendAll(c.disk, this.options(this.needBlock(inner)));
       else if (keyword === 'volume') {
         const vnr = this.integer(this.single(inner, 'volume number'), 'volume number', inner.line, 65535);
         const disk: RawOption[] = [];
         for (const d of this.needBlock(inner)) {
           if (this.keyword(d) !== 'disk') this.fail(`unexpected ${this.keyword(d)} in a connection volume`, d.line);
-          disk.push(...this.options(this.needBlock(d)));
+          appendAll(disk, this.options(this.needBlock(d)));
         }
         c.volumes.push({ vnr, disk, line: inner.line });
       } else this.fail(`${keyword} in a connection is not supported`, inner.line);
@@ -230,8 +231,8 @@ class DumpReader {
       const keyword = this.keyword(inner);
       if (keyword === 'hosts') {
         this.noBlock(inner);
-        m.hosts.push(...this.args(inner).map((t) => t.text));
-      } else if (keyword === 'net') m.net.push(...this.options(this.needBlock(inner)));
+        appendAll(m.hosts, this.args(inner).map((t) => t.text));
+      } else if (keyword === 'net') appendAll(m.net, this.options(this.needBlock(inner)));
       else this.fail(`${keyword} in a connection-mesh is not supported`, inner.line);
     }
     return m;
@@ -247,7 +248,7 @@ class DumpReader {
     if (!isSection(keyword)) return false;
     if (s.block === undefined) return false;
     if (this.args(s).length > 0) this.fail(`${keyword} takes no name`, s.line);
-    sections[keyword].push(...this.options(s.block));
+    appendAll(sections[keyword], this.options(s.block));
     return true;
   }
 

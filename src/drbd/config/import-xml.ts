@@ -35,6 +35,7 @@ import {
 import type { DrbdTarget } from './options.js';
 import type { ResourceDefinition } from './schema.js';
 import { parseXml, type XmlElement } from './xml.js';
+import { appendAll } from '../../arrays.js';
 
 const SOURCE = 'drbdadm dump-xml';
 const NULL = '(null)';
@@ -85,7 +86,7 @@ class XmlReader {
     for (const s of parent.children.filter((c) => c.name === 'section')) {
       const name = this.attr(s, 'name');
       if (!isSection(name)) this.fail(`section ${name} is not supported`, s);
-      into[name].push(...this.options(s));
+      appendAll(into[name], this.options(s));
     }
   }
 
@@ -104,7 +105,7 @@ class XmlReader {
     for (const c of e.children) {
       if (c.name === 'section') {
         if (this.attr(c, 'name') !== 'disk') this.fail(`section ${c.attrs.name ?? ''} in a volume is not supported`, c);
-        v.diskOptions.push(...this.options(c));
+        appendAll(v.diskOptions, this.options(c));
       } else if (c.name === 'device') {
         v.minor = this.integer(c, 'minor', 0xfffff);
         const path = this.leafText(c);
@@ -159,15 +160,15 @@ class XmlReader {
         (c.paths ??= []).push(child.children.map((h) => this.endpoint(h)));
       } else if (child.name === 'section') {
         const name = this.attr(child, 'name');
-        if (name === 'net') c.net.push(...this.options(child));
-        else if (name === 'disk') c.disk.push(...this.options(child));
+        if (name === 'net') appendAll(c.net, this.options(child));
+        else if (name === 'disk') appendAll(c.disk, this.options(child));
         else this.fail(`section ${name} in a connection is not supported`, child);
       } else {
         this.only(child, ['section']);
         const disk: RawOption[] = [];
         for (const s of child.children) {
           if (this.attr(s, 'name') !== 'disk') this.fail('a connection volume holds disk options only', s);
-          disk.push(...this.options(s));
+          appendAll(disk, this.options(s));
         }
         c.volumes.push({ vnr: this.integer(child, 'vnr', 65535), disk, line: child.line });
       }

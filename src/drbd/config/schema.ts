@@ -44,6 +44,7 @@ import {
   type StringSpec,
 } from './options.js';
 import { parseDrbdNumber } from './units.js';
+import { appendAll } from '../../arrays.js';
 
 export const RESOURCE_NAME_MAX = 127;
 export const HOST_NAME_MAX = 64;
@@ -717,7 +718,7 @@ export function validateResourceDefinition(input: unknown): ValidationResult {
   const candidate = target === undefined && isRecord(input) ? { ...input, target: '9' } : input;
   const result = resourceDefinitionSchema(target ?? '9').safeParse(candidate);
   if (result.success && issues.length === 0) return { ok: true, value: result.data };
-  if (!result.success) issues.push(...result.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`));
+  if (!result.success) appendAll(issues, result.error.issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`));
   return { ok: false, issues };
 }
 

@@ -19,6 +19,7 @@ import { checkTimerMs } from '../../sys/timer-ms.js';
 import { GrowthStateReader, type DrbdSyncView, type GrowthReading } from './read-state.js';
 import type { GrowthTopology } from './topology.js';
 import type { GrowthIncrement, GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
+import { maxOf } from '../../arrays.js';
 
 export type GrowthProgress =
   | { type: 'plan'; plan: GrowthPlan; dryRun: boolean }
@@ -291,7 +292,7 @@ async function waitForResync(reader: GrowthStateReader, previous: GrowthReading,
 export function resyncPollMs(views: readonly DrbdSyncView[], poll: number): number {
   const etas = views.map((v) => v.sync?.etaSeconds).filter((e): e is number => typeof e === 'number');
   if (etas.length === 0) return poll;
-  return Math.max(100, Math.min(poll, Math.max(...etas) * 1000));
+  return Math.max(100, Math.min(poll, maxOf(etas) * 1000));
 }
 
 async function takeGrowLock(resource: string, options: GrowOptions): Promise<FileLock | null> {

@@ -73,6 +73,8 @@ describe('hastor doctor', () => {
     const run = await runCli(['doctor'], { cluster: loadedCluster(t) });
     expect(run.code).toBe(4);
     expect(run.stdout).toMatch(/^ERROR node-unreachable node2: cannot run commands on node2: .*Connection refused — fix: /m);
+    // The executor's error already starts with the node; it is not named twice ("node2: node2: …").
+    expect(run.stdout).not.toContain('node2: node2:');
   });
 
   it('--resource must name a resource of the cluster file (usage error 2)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatDuration, formatSyncAmounts, progressBar, table } from '../../../src/cli/format.js';
+import { escapeControls, formatBytes, formatDuration, formatSyncAmounts, progressBar, table } from '../../../src/cli/format.js';
 
 describe('CLI formatting', () => {
   it('formats bytes with binary units', () => {
@@ -27,5 +27,29 @@ describe('CLI formatting', () => {
 
   it('aligns table columns', () => {
     expect(table(['A', 'BB'], [['xxx', 'y']])).toBe('A    BB\nxxx  y');
+  });
+});
+
+describe('table with a capture-sized row count', () => {
+  it('aligns 323,000 rows (Math.max(...rows) overflowed the stack)', () => {
+    const rows = Array.from({ length: 323_000 }, (_, i) => [String(i), 'Connected']);
+    const lines = table(['MINOR', 'CONNECTION'], rows).split('\n');
+    expect(lines).toHaveLength(323_001);
+    expect(lines[0]).toBe('MINOR   CONNECTION');
+    expect(lines[323_000]).toBe('322999  Connected');
+  });
+});
+
+describe('escapeControls', () => {
+  it('makes every terminal control visible: ESC, CSI, OSC title, BEL, C1, DEL, bidi overrides', () => {
+    expect(escapeControls('r0\u001b[2J\u001b]0;pwned\u0007')).toBe('r0\\x1b[2J\\x1b]0;pwned\\x07');
+    expect(escapeControls('a\u009b31mb\u007fc')).toBe('a\\x9b31mb\\x7fc');
+    expect(escapeControls('evil\u202etxt.exe')).toBe('evil\\u202etxt.exe');
+    expect(escapeControls('a\tb\rc\nd')).toBe('a\\tb\\rc\\nd');
+  });
+
+  it('keeps newlines only when asked, and leaves plain text and non-ASCII letters alone', () => {
+    expect(escapeControls('line 1\nline\u001b 2', { newlines: true })).toBe('line 1\nline\\x1b 2');
+    expect(escapeControls('vg_data/lv-1 ünïcödé 87.4% [###...]')).toBe('vg_data/lv-1 ünïcödé 87.4% [###...]');
   });
 });

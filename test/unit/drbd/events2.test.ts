@@ -414,3 +414,15 @@ describe('Events2State', () => {
     expect(() => state.applyLine('garbage')).toThrow(ParseError);
   });
 });
+
+describe('parseEvents2 on empty input', () => {
+  // The proc and JSON readers already refused empty input; events2 returned "no devices".
+  it.each(['', '\n', '  \n\n\t\n'])('refuses %j with a ParseError', (text) => {
+    expect(() => parseEvents2(text)).toThrow(ParseError);
+    expect(() => parseEvents2(text)).toThrow(/^cannot parse drbdsetup events2: empty input/);
+  });
+
+  it('still reads "exists -" alone as no resources', () => {
+    expect(parseEvents2('exists -\n').resources).toEqual([]);
+  });
+});

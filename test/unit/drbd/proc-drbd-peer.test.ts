@@ -50,6 +50,7 @@ describe('parseDrbd9ProcPeer: captured debugfs files (monzo/drbd9_exporter)', ()
         },
       },
       activityLogBlocked: { requests: 0, peerRequests: 0, extentsNeeded: 0 },
+      warnings: [],
     });
   });
 

@@ -15,6 +15,7 @@ const procFixtures = [
   ...readdirSync(DIR + 'lab-8.4.11')
     .filter((f) => !f.includes('samples'))
     .map((f) => `lab-8.4.11/${f}`),
+  ...readdirSync(DIR + 'from-source').map((f) => `from-source/${f}`),
 ].map(read);
 const peerFixtures = readdirSync(DIR + 'debugfs-9').map((f) => read(`debugfs-9/${f}`));
 
@@ -114,6 +115,12 @@ const FRAGMENTS = [
   '\t    0:     12 -"-           0\n',
   '\tblocked on activity log: 0/0/0\n',
   ' delay_probe: 145637',
+  ' queue_delay: 0.0 ms',
+  ' unknown_field: 1 2',
+  '\t 24% oos:3  16384 / 65536 \n',
+  '\tnn: lc_number refcnt rs_left\n \t 0: FREE\n',
+  '\tblocked on activity log: 0\n',
+  'speed: 1000 (-5) K/sec',
   '\n',
   ' ',
   ':',

@@ -211,7 +211,7 @@ describe('parseProcDrbd: DRBD 8.0.12 (ganeti test data)', () => {
 });
 
 describe('parseProcDrbd: DRBD 8.3', () => {
-  it('8.3.8: skips "delay_probe:" after the MiB pair and reads the finish line', () => {
+  it('8.3.8: keeps "delay_probe:" after the MiB pair and reads the finish line', () => {
     const s = parseProcDrbd(fixture('checkmk-drbd-8.3.8-delay-probe.txt'));
     const r = s.resources[0]!;
     expect(flat(r)).toEqual({
@@ -227,7 +227,10 @@ describe('parseProcDrbd: DRBD 8.3', () => {
       averageSpeedBytesPerSecond: 51448 * 1024,
       wantBytesPerSecond: null,
       stalled: false,
+      extra: { delay_probe: '145637' },
     });
+    // A field drbd_proc.c printed: kept, not a warning.
+    expect(s.warnings).toBeUndefined();
     expect(r.devices[0]?.counters).toMatchObject({ localPending: 37, writeOrdering: 'barrier' });
     expect(r.connections[0]?.peerDevices[0]?.counters.unacked).toBe(37);
     expect(r.connections[0]?.peerDevices[0]?.outOfSyncBytes).toBe(301729988n * KiB);

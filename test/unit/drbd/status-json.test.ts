@@ -183,7 +183,7 @@ describe('parseStatusJson', () => {
 
   it('malformed JSON points at the line', () => {
     const error = parseError('[\n{\n  "name": "r0",\n  "role": }\n]');
-    expect(error.message).toContain('not JSON');
+    expect(error.message).toContain('not valid JSON');
     expect(error.excerpt).toBeDefined();
   });
 

@@ -8,7 +8,7 @@ import { ConfigError } from '../../../src/errors.js';
 import { DrbdState } from '../../../src/metrics/drbd-state.js';
 import { exporterHealth } from '../../../src/metrics/exporter.js';
 import { createExporterRegistry } from '../../../src/metrics/registry.js';
-import { parseListenAddress, startMetricsServer, type MetricsServer } from '../../../src/metrics/server.js';
+import { ListenError, parseListenAddress, startMetricsServer, type MetricsServer } from '../../../src/metrics/server.js';
 import { parseExposition, sampleOf } from './exposition.js';
 
 function get(url: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
@@ -161,5 +161,31 @@ describe('parseListenAddress', () => {
   });
   it('refuses anything else with a ConfigError', () => {
     for (const bad of ['9942', '127.0.0.1', '1.2.3.4:99999', '::1:9942', 'a:b', '']) expect(() => parseListenAddress(bad), bad).toThrow(ConfigError);
+  });
+});
+
+describe('startMetricsServer on an address it cannot bind', () => {
+  const minimal = { contentType: 'text/plain', render: async () => '', health: () => ({ healthy: true }) } as unknown as Parameters<typeof startMetricsServer>[0];
+
+  it('a port in use is a ListenError (E_LISTEN) naming the address and what to do', async () => {
+    const first = await startMetricsServer({ ...minimal, host: '127.0.0.1', port: 0 });
+    try {
+      const error = await startMetricsServer({ ...minimal, host: '127.0.0.1', port: first.port }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ListenError);
+      expect((error as ListenError).code).toBe('E_LISTEN');
+      expect((error as ListenError).reason).toBe('EADDRINUSE');
+      expect((error as ListenError).message).toBe(
+        `cannot listen on 127.0.0.1:${first.port}: the address is already in use (EADDRINUSE; another exporter?): \`ss -ltnp\` names the process, or choose another --listen`,
+      );
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('an address of no interface is a ListenError too', async () => {
+    // 192.0.2.0/24 is TEST-NET-1: never assigned to a host.
+    const error = await startMetricsServer({ ...minimal, host: '192.0.2.1', port: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ListenError);
+    expect((error as ListenError).reason).toBe('EADDRNOTAVAIL');
   });
 });

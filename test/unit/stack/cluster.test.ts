@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, HastorError } from '../../../src/errors.js';
+import { ConfigError, HastorError, messageOnNode, messageWithoutNode } from '../../../src/errors.js';
 import { Cluster, ClusterStepError } from '../../../src/stack/cluster.js';
 import { ScriptedExecutor } from '../drbd/lifecycle/scripted-executor.js';
 import { twoNodes } from './two-nodes.js';
@@ -78,5 +78,34 @@ describe('Cluster', () => {
     expect(both).toBeInstanceOf(ClusterStepError);
     expect((both as ClusterStepError).message).toBe('reading r0 failed on node1, node2: node1: down node1; node2: down node2');
     expect((both as ClusterStepError).outcomes).toHaveLength(2);
+  });
+
+  it('names each node once when the executor error already starts with it (was "vm: vm: …")', async () => {
+    const vm = new ScriptedExecutor('vm').reply('uname -n', { stdout: '', stderr: 'ssh: connect to host vm port 22: Connection refused\n', exitCode: 255 });
+    const other = new ScriptedExecutor('other').reply('uname -n', { stdout: '', stderr: 'ssh: Could not resolve hostname other\n', exitCode: 255 });
+    const cluster = new Cluster([
+      { name: 'vm', executor: vm },
+      { name: 'other', executor: other },
+    ]);
+    const error = await cluster.all('uname', (n) => n.executor.run(['uname', '-n'])).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ClusterStepError);
+    const message = (error as ClusterStepError).message;
+    expect(message).toMatch(/^uname failed on vm, other: vm: uname -n: .*Connection refused; other: uname -n: .*other$/);
+    expect(message).not.toContain('vm: vm:');
+    expect(message).not.toContain('other: other:');
+    const connect = await Cluster.connect([
+      { name: 'vm', executor: vm },
+      { name: 'other', executor: other },
+    ]).catch((e: unknown) => e);
+    expect((connect as ConfigError).issues[0]).toMatch(/^vm: uname -n failed: uname -n: /);
+  });
+});
+
+describe('messageOnNode / messageWithoutNode', () => {
+  it('name the node once', () => {
+    expect(messageOnNode('vm', new Error('vm: lvs: exited with 5'))).toBe('vm: lvs: exited with 5');
+    expect(messageOnNode('vm', new Error('lvs: exited with 5'))).toBe('vm: lvs: exited with 5');
+    expect(messageWithoutNode('vm', new Error('vm: x'))).toBe('x');
+    expect(messageWithoutNode('vm', 'vm1: x')).toBe('vm1: x');
   });
 });
