@@ -483,16 +483,16 @@ describe('faults during growth (issue 15): each leaves data intact and a grow th
 
   it('hastor SIGKILLed in the middle of each kind of step: every new run resumes where the last one stopped', async () => {
     const writer = await startGuestWriter('kill-writer');
-    // In node1: start `hastor grow`, SIGKILL it once its first step has started (the command is then running),
-    // and list the step commands still running after it died.
-    const killer = `err=/tmp/grow-kill.err; rm -f $err
+    // In node1: start `hastor grow`, SIGKILL it `delay` s after its first step started, and list the step
+    // commands still running once it died (an lvm shell, `lvm`, runs the lvm steps when one is up).
+    const killer = (delay: number) => `err=/tmp/grow-kill.err; rm -f $err
       SSH_AUTH_SOCK=${AGENT_SOCKET} ${GUEST_NODE} ${projectRoot()}/bin/hastor.js --cluster ${CLUSTER_FILE} ${growArgs('384M').join(' ')} --yes 2>$err >/dev/null &
       pid=$!
       while kill -0 $pid 2>/dev/null; do
         if grep -q '^\\[1/' $err; then
-          sleep 0.05; kill -9 $pid
+          sleep ${delay}; kill -9 $pid
           echo "killed at: $(grep '^\\[1/' $err | head -n 1)"
-          echo "still running: $(pgrep -af 'lvextend|lvchange|pvresize|drbdadm resize|iscsiadm|resize2fs' | grep -v pgrep | tr '\n' ';')"
+          echo "still running: $(pgrep -af '^lvm$|lvextend|lvchange|pvresize|drbdadm resize|iscsiadm|resize2fs' | grep -v pgrep | tr '\n' ';')"
           exit 0
         fi
         sleep 0.02
@@ -500,12 +500,16 @@ describe('faults during growth (issue 15): each leaves data intact and a grow th
       wait $pid; echo "finished: exit $?"; tail -n 3 $err`;
     const killedAt: string[] = [];
     let finished = '';
-    for (let round = 1; round <= 16 && finished === ''; round++) {
-      const run = await node1.execOk(['sh', '-c', killer], { timeoutMs: 300_000 });
-      log(`kill round ${round}: ${run.stdout.trim().replace(/\n/g, ' | ')}`);
+    // A step whose command starts late (after an lvm shell's start) is killed later on each new try, so every run gets further.
+    let delay = 0.05;
+    for (let round = 1; round <= 24 && finished === ''; round++) {
+      const run = await node1.execOk(['sh', '-c', killer(delay)], { timeoutMs: 300_000 });
+      log(`kill round ${round} (${delay.toFixed(2)} s after the step started): ${run.stdout.trim().replace(/\n/g, ' | ')}`);
       const killed = /killed at: \[1\/\d+\] (\S+): (.*) \.\.\./.exec(run.stdout);
       if (killed) {
-        killedAt.push(`${killed[1]} ${killed[2]!.split(' ').find((w) => /^(lvextend|lvchange|pvresize|drbdadm|iscsiadm|resize2fs)$/.test(w)) ?? killed[2]}`);
+        const step = `${killed[1]} ${killed[2]!.split(' ').find((w) => /^(lvextend|lvchange|pvresize|drbdadm|iscsiadm|resize2fs)$/.test(w)) ?? killed[2]}`;
+        delay = killedAt.at(-1) === step ? Math.min(delay * 3, 4) : 0.05;
+        killedAt.push(step);
         continue;
       }
       if (/finished: exit 0/.test(run.stdout)) finished = run.stdout;
