@@ -6,6 +6,7 @@ import { parseProcDrbd } from '../../../src/drbd/proc-drbd.js';
 import { parseDrbd9ProcPeer } from '../../../src/drbd/proc-drbd-peer.js';
 import { ParseError } from '../../../src/errors.js';
 import type { DrbdStatus } from '../../../src/drbd/status-model.js';
+import { mutate, mutationArb } from '../property-helpers.js';
 
 const DIR = fileURLToPath(new URL('../../fixtures/proc-drbd/', import.meta.url));
 const read = (name: string) => readFileSync(DIR + name, 'utf8');
@@ -47,41 +48,6 @@ function checkInvariants(s: DrbdStatus): void {
   }
 }
 
-type Mutation =
-  | { kind: 'deleteChar' | 'duplicateChar' | 'swapChars' | 'truncate'; at: number }
-  | { kind: 'replaceChar'; at: number; char: string }
-  | { kind: 'deleteLine' | 'duplicateLine' | 'swapLines'; at: number };
-
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constantFrom('deleteChar', 'duplicateChar', 'swapChars', 'truncate'), at: fc.nat() }),
-  fc.record({ kind: fc.constant('replaceChar'), at: fc.nat(), char: fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 1 }) }),
-  fc.record({ kind: fc.constantFrom('deleteLine', 'duplicateLine', 'swapLines'), at: fc.nat() }),
-) as fc.Arbitrary<Mutation>;
-
-function mutate(text: string, m: Mutation): string {
-  if (m.kind === 'deleteLine' || m.kind === 'duplicateLine' || m.kind === 'swapLines') {
-    const lines = text.split('\n');
-    const i = m.at % lines.length;
-    if (m.kind === 'deleteLine') lines.splice(i, 1);
-    else if (m.kind === 'duplicateLine') lines.splice(i, 0, lines[i]!);
-    else if (i + 1 < lines.length) [lines[i], lines[i + 1]] = [lines[i + 1]!, lines[i]!];
-    return lines.join('\n');
-  }
-  if (text.length === 0) return text;
-  const i = m.at % text.length;
-  switch (m.kind) {
-    case 'deleteChar':
-      return text.slice(0, i) + text.slice(i + 1);
-    case 'duplicateChar':
-      return text.slice(0, i + 1) + text.slice(i);
-    case 'swapChars':
-      return i + 1 < text.length ? text.slice(0, i) + text[i + 1] + text[i] + text.slice(i + 2) : text;
-    case 'truncate':
-      return text.slice(0, i);
-    case 'replaceChar':
-      return text.slice(0, i) + m.char + text.slice(i + 1);
-  }
-}
 
 /** Pieces of real /proc/drbd lines, so random texts reach the deep branches. */
 const FRAGMENTS = [
