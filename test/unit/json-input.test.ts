@@ -1,5 +1,5 @@
+import { parseErrorOf } from './parse-error-of.js';
 import { describe, expect, it } from 'vitest';
-import { ParseError } from '../../src/errors.js';
 import { JSON_MAX_DEPTH, parseJsonInput } from '../../src/json-input.js';
 import { parseFindmntJson } from '../../src/sys/filesystem.js';
 import { parseJsonReportDocument } from '../../src/lvm/report-json.js';
@@ -9,15 +9,6 @@ import { parseClusterFile } from '../../src/stack/cluster-file.js';
 
 const nested = (levels: number, open = '[', close = ']') => open.repeat(levels) + close.repeat(levels);
 
-function parseErrorOf(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ParseError);
-    return error as ParseError;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('parseJsonInput', () => {
   it('parses ordinary JSON', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseErrorOf } from '../parse-error-of.js';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../../src/errors.js';
 import { Events2State, parseEvents2, parseEvents2Line, UNKNOWN_MINOR } from '../../../src/drbd/events2.js';
@@ -7,15 +8,6 @@ import { deviceViews } from '../../../src/drbd/status-model.js';
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/events2/${name}`, import.meta.url), 'utf8');
 const MIB = 1024 * 1024;
 
-function parseError(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ParseError);
-    return error as ParseError;
-  }
-  throw new Error('expected a ParseError');
-}
 
 describe('parseEvents2Line', () => {
   it('types a DRBD 8.4 device line with --statistics (KiB to bytes)', () => {
@@ -139,7 +131,7 @@ describe('parseEvents2Line', () => {
     ['2026-13-22T04:48:05.314931+00:00 exists -', 'timestamp out of range'],
     ['2026-11-22 04:48:05 exists -', 'malformed timestamp'],
   ])('rejects %j with a ParseError', (line, reason) => {
-    const error = parseError(() => parseEvents2Line(line, 7));
+    const error = parseErrorOf(() => parseEvents2Line(line, 7));
     expect(error.message).toContain(reason);
     expect(error.line).toBe(7);
     expect(error.code).toBe('E_PARSE');
@@ -408,7 +400,7 @@ describe('Events2State', () => {
 
   it('applyLine errors carry the line number', () => {
     const state = new Events2State();
-    const error = parseError(() => parseEvents2('exists -\nexists resource name:r0 role:Bogus\n'));
+    const error = parseErrorOf(() => parseEvents2('exists -\nexists resource name:r0 role:Bogus\n'));
     expect(error.line).toBe(2);
     expect(error.excerpt).toBe('exists resource name:r0 role:Bogus');
     expect(() => state.applyLine('garbage')).toThrow(ParseError);

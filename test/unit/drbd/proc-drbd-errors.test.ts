@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
+import { parseErrorOf } from '../parse-error-of.js';
 import { parseProcDrbd } from '../../../src/drbd/proc-drbd.js';
-import { ParseError } from '../../../src/errors.js';
 
 const HEADER = 'version: 8.4.11 (api:1/proto:86-101)\nsrcversion: 059B1B470318F053F5077D5 \n';
 const DEVICE = ' 0: cs:SyncSource ro:Primary/Secondary ds:UpToDate/Inconsistent C r-----\n';
@@ -9,15 +9,6 @@ const PROGRESS = "\t[>....................] sync'ed:  1.6% (262072/262100)K\n";
 const FINISH = '\tfinish: 0:10:55 speed: 28 (28) K/sec\n';
 const GOOD = HEADER + DEVICE + COUNTERS + PROGRESS + FINISH;
 
-function parseError(text: string): ParseError {
-  try {
-    parseProcDrbd(text);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return e as ParseError;
-  }
-  throw new Error('expected a ParseError, got a result');
-}
 
 describe('parseProcDrbd rejects bad input with a ParseError naming the line', () => {
   it('accepts the good base text the cases below break', () => {
@@ -68,7 +59,7 @@ describe('parseProcDrbd rejects bad input with a ParseError naming the line', ()
 
   for (const c of cases) {
     it(c.name, () => {
-      const err = parseError(c.text);
+      const err = parseErrorOf(() => parseProcDrbd(c.text));
       expect(err.code).toBe('E_PARSE');
       expect(err.source).toBe('/proc/drbd');
       expect(err.message).toMatch(c.message);
@@ -83,7 +74,7 @@ describe('parseProcDrbd rejects bad input with a ParseError naming the line', ()
   }
 
   it('shortens long excerpts', () => {
-    const err = parseError(HEADER + 'x'.repeat(500) + '\n');
+    const err = parseErrorOf(() => parseProcDrbd(HEADER + 'x'.repeat(500) + '\n'));
     expect(err.line).toBe(3);
     expect(err.excerpt!.length).toBeLessThanOrEqual(81);
   });
