@@ -9,7 +9,7 @@
  */
 import { HastorError } from '../errors.js';
 import { decodeRemovedGenlFamilies, GENL_CTRL_NOTIFY_GROUP, GenlFamilyNotFoundError, resolveGenlFamily, type GenlFamily } from '../sys/genl-family.js';
-import { GENL_ID_CTRL, NLM_F_DUMP, NLMSG_MIN_TYPE, decodeNetlinkMessages } from '../sys/netlink-codec.js';
+import { GENL_ID_CTRL, NLM_F_DUMP, NLMSG_MIN_TYPE, decodeNetlinkMessages, type NetlinkMessage } from '../sys/netlink-codec.js';
 import { GenericNetlinkSocket, NetlinkRequestError, type NetlinkEvent } from '../sys/netlink-socket.js';
 import {
   DRBD_EVENTS_GROUP,
@@ -228,17 +228,15 @@ export function watchDrbdNetlink(
     // Events that arrive while a dump runs wait for it, then apply on top.
     let dumping = false;
     let redumpWanted = false;
-    const held: Buffer[] = [];
+    const held: NetlinkMessage[][] = [];
 
-    const applyDatagram = (datagram: Buffer): boolean => {
-      // Only our family's messages; the codec checks the framing.
-      const messages = decodeNetlinkMessages(datagram).filter((m) => m.type === family.id || m.type < NLMSG_MIN_TYPE);
-      return tracker.applyMessages(decodeDrbdMessages(messages, api, { only: STATUS_STRUCTS }));
-    };
+    // Only our family's messages of a datagram (the codec checked its framing).
+    const applyMessages = (messages: readonly NetlinkMessage[]): boolean =>
+      tracker.applyMessages(decodeDrbdMessages(messages.filter((m) => m.type === family.id || m.type < NLMSG_MIN_TYPE), api, { only: STATUS_STRUCTS }));
     // The module unloaded: its family, group and our membership are gone, and
     // no DRBD message will ever say so. Only the controller's notice tells.
-    const drbdRemoved = (datagram: Buffer): boolean => {
-      const notices = decodeNetlinkMessages(datagram).filter((m) => m.type === GENL_ID_CTRL);
+    const drbdRemoved = (messages: readonly NetlinkMessage[]): boolean => {
+      const notices = messages.filter((m) => m.type === GENL_ID_CTRL);
       return notices.length > 0 && decodeRemovedGenlFamilies(notices).some((f) => f.id === family.id || f.name === DRBD_FAMILY_NAME);
     };
 
@@ -253,7 +251,7 @@ export function watchDrbdNetlink(
         } while (redumpWanted && !closed);
         while (held.length > 0 && !closed) {
           try {
-            applyDatagram(held.shift() as Buffer);
+            applyMessages(held.shift() as NetlinkMessage[]);
           } catch (error) {
             onError(error as Error);
           }
@@ -278,15 +276,16 @@ export function watchDrbdNetlink(
       switch (event.kind) {
         case 'datagram':
           try {
-            if (drbdRemoved(event.datagram)) {
+            const messages = decodeNetlinkMessages(event.datagram);
+            if (drbdRemoved(messages)) {
               fatal(new NoDrbdFamilyError());
               return;
             }
             if (dumping) {
-              held.push(event.datagram);
+              held.push(messages);
               return;
             }
-            if (applyDatagram(event.datagram)) deliver();
+            if (applyMessages(messages)) deliver();
           } catch (error) {
             // A datagram we cannot read may have carried a change: report it, start over from a dump.
             onError(error as Error);
