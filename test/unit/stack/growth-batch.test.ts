@@ -1,7 +1,7 @@
 /** Which steps grow() runs at once, and how soon it looks at a resync again. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { concurrentBatch, resyncPollMs } from '../../../src/stack/growth/execute.js';
+import { concurrentBatch, resyncPollMs, stepTimeoutMs, withoutRanUnobservable } from '../../../src/stack/growth/execute.js';
 import { planGrowth } from '../../../src/stack/growth/plan.js';
 import type { GrowthState, GrowthStep } from '../../../src/stack/growth/types.js';
 
@@ -32,6 +32,7 @@ describe('concurrentBatch', () => {
     expect(batches(plan.steps)).toEqual([
       ['tier1-lvextend@node1', 'tier1-lvextend@node2'],
       ['drbd-resize'],
+      ['drbd-zero-new-area'],
       ['tier2-pvresize'],
       ['tier2-lvextend'],
       ['tier2-refresh@node2'],
@@ -71,5 +72,25 @@ describe('resyncPollMs', () => {
     expect(resyncPollMs([view(0.3)], 1000)).toBe(300);
     expect(resyncPollMs([view(0)], 1000)).toBe(100);
     expect(resyncPollMs([view(0), view(0.6)], 1000)).toBe(600);
+  });
+});
+
+describe('steps that write the new area', () => {
+  it('an unobservable step that ran in this grow() is left out of the re-plan; others, and ones not yet run, stay', () => {
+    const zero = { ...step('drbd-zero-new-area', 'drbd', 'a'), unobservable: true as const };
+    const pv = step('tier2-pvresize', 2, 'a');
+    const ran = (s: GrowthStep) => ({ step: s, durationMs: 1, stdout: '', stderr: '' });
+    expect(withoutRanUnobservable([zero, pv], []).map((s) => s.id)).toEqual(['drbd-zero-new-area', 'tier2-pvresize']);
+    expect(withoutRanUnobservable([zero, pv], [ran(zero)]).map((s) => s.id)).toEqual(['tier2-pvresize']);
+    // An observable step that ran stays: grow() then reports it as not taking effect.
+    expect(withoutRanUnobservable([zero, pv], [ran(pv)]).map((s) => s.id)).toEqual(['drbd-zero-new-area', 'tier2-pvresize']);
+  });
+
+  it('a step gets at least its bytes at 16 MiB/s, never less than configured, never past what a timer holds', () => {
+    const writing = (bytes: bigint): GrowthStep => ({ ...step('drbd-zero-new-area', 'drbd', 'a'), writesBytes: bytes });
+    expect(stepTimeoutMs(step('tier2-pvresize', 2, 'a'), 300_000)).toBe(300_000);
+    expect(stepTimeoutMs(writing(1n << 20n), 300_000)).toBe(300_000);
+    expect(stepTimeoutMs(writing(16n << 30n), 300_000)).toBe(1_024_000);
+    expect(stepTimeoutMs(writing(1n << 50n), 300_000)).toBe(2 ** 31 - 1);
   });
 });
