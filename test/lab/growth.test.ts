@@ -472,6 +472,18 @@ async function afterFault(writer: Awaited<ReturnType<typeof startGuestWriter>>, 
   return summary;
 }
 
+/** The steps of a killed `hastor grow` whose start line has no done line, as "node: argv" with sizes as N (the killer's form). */
+function stepsUnderWay(stderr: string): string[] {
+  const started = new Map<string, string>();
+  for (const line of stderr.split('\n')) {
+    const done = /^\[(\d+)\/\d+\] \S+: done in /.exec(line);
+    if (done) started.delete(done[1]!);
+    const start = /^\[(\d+)\/\d+\] (.*) \.\.\.$/.exec(line);
+    if (start) started.set(start[1]!, start[2]!.replace(/[0-9]+b /g, 'Nb '));
+  }
+  return [...started.values()];
+}
+
 const growthFaults: { fault: string; reported: string; data: string }[] = [];
 
 describe('faults during growth (issue 15): each leaves data intact and a grow that completes', () => {
@@ -483,15 +495,18 @@ describe('faults during growth (issue 15): each leaves data intact and a grow th
 
   it('hastor SIGKILLed in the middle of each kind of step: every new run resumes where the last one stopped', async () => {
     const writer = await startGuestWriter('kill-writer');
-    // In node1: start `hastor grow`, SIGKILL it `delay` s after its first step started, and list the step
-    // commands still running once it died (an lvm shell, `lvm`, runs the lvm steps when one is up).
-    const killer = (delay: number) => `err=/tmp/grow-kill.err; rm -f $err
+    // Each kind of step (node and argv, sizes aside) is killed once: the guest keeps the kinds already
+    // killed in a file, and the killer SIGKILLs `hastor grow` 0.05 s after the first step of another kind
+    // starts, then prints the step lines and the step commands still running.
+    const covered = '/tmp/grow-kill.covered';
+    await node1.execOk(['sh', '-c', `: > ${covered}`]);
+    const killer = `err=/tmp/grow-kill.err; rm -f $err
       SSH_AUTH_SOCK=${AGENT_SOCKET} ${GUEST_NODE} ${projectRoot()}/bin/hastor.js --cluster ${CLUSTER_FILE} ${growArgs('384M').join(' ')} --yes 2>$err >/dev/null &
       pid=$!
       while kill -0 $pid 2>/dev/null; do
-        if grep -q '^\\[1/' $err; then
-          sleep ${delay}; kill -9 $pid
-          echo "killed at: $(grep '^\\[1/' $err | head -n 1)"
+        if sed -n 's/^\\[[0-9]*\\/[0-9]*\\] \\(.*\\) \\.\\.\\.$/\\1/p' $err | sed 's/[0-9][0-9]*b /Nb /g' | grep -vxF -f ${covered} | grep -q .; then
+          sleep 0.05; kill -9 $pid; sleep 0.1
+          echo "killed"; grep '^\\[' $err
           echo "still running: $(pgrep -af '^lvm$|lvextend|lvchange|pvresize|drbdadm resize|iscsiadm|resize2fs' | grep -v pgrep | tr '\n' ';')"
           exit 0
         fi
@@ -499,35 +514,35 @@ describe('faults during growth (issue 15): each leaves data intact and a grow th
       done
       wait $pid; echo "finished: exit $?"; tail -n 3 $err`;
     const killedAt: string[] = [];
+    let kills = 0;
     let finished = '';
-    // A step whose command starts late (after an lvm shell's start) is killed later on each new try, so every run gets further.
-    let delay = 0.05;
     for (let round = 1; round <= 24 && finished === ''; round++) {
-      const run = await node1.execOk(['sh', '-c', killer(delay)], { timeoutMs: 300_000 });
-      log(`kill round ${round} (${delay.toFixed(2)} s after the step started): ${run.stdout.trim().replace(/\n/g, ' | ')}`);
-      const killed = /killed at: \[1\/\d+\] (\S+): (.*) \.\.\./.exec(run.stdout);
-      if (killed) {
-        const step = `${killed[1]} ${killed[2]!.split(' ').find((w) => /^(lvextend|lvchange|pvresize|drbdadm|iscsiadm|resize2fs)$/.test(w)) ?? killed[2]}`;
-        delay = killedAt.at(-1) === step ? Math.min(delay * 3, 4) : 0.05;
-        killedAt.push(step);
+      const run = await node1.execOk(['sh', '-c', killer], { timeoutMs: 300_000 });
+      log(`kill round ${round}: ${run.stdout.trim().replace(/\n/g, ' | ')}`);
+      if (/^killed$/m.test(run.stdout)) {
+        const underWay = stepsUnderWay(run.stdout);
+        expect(underWay.length, `a step under way at the kill: ${run.stdout}`).toBeGreaterThan(0);
+        killedAt.push(...underWay);
+        kills++;
+        await node1.execOk(['sh', '-c', `cat >> ${covered}`], { stdin: underWay.map((s) => `${s}\n`).join('') });
         continue;
       }
       if (/finished: exit 0/.test(run.stdout)) finished = run.stdout;
       else if (/no-resync/.test(run.stdout)) await waitForProc(node1, 0, upToDateBoth, 'UpToDate/UpToDate', 300_000);
       else throw new Error(`hastor grow after a kill: ${run.stdout}`);
     }
-    log(`killed at: ${killedAt.join('; ')}`);
+    log(`killed during: ${killedAt.join('; ')}`);
     expect(finished).toMatch(/finished: exit 0/);
     // Every kind of step was under way at one of the kills.
     for (const tool of ['lvextend', 'drbdadm', 'pvresize', 'lvchange', 'iscsiadm', 'resize2fs']) {
-      expect(killedAt.some((k) => k.includes(tool)), `a kill during a ${tool} step`).toBe(true);
+      expect(killedAt.some((k) => k.split(' ')[1] === tool), `a kill during a ${tool} step`).toBe(true);
     }
     const state = (await readGrowthState(topology)).state;
     expect(state.tier2?.lv?.sizeBytes).toBe(384n * MiB);
     expect(state.guest?.disk.sizeBytes).toBe(384n * MiB);
     expect(state.guest?.fs.sizeBytes).toBe(state.guest?.lv.sizeBytes);
     const data = await afterFault(writer, 'after the kills');
-    growthFaults.push({ fault: `hastor grow SIGKILLed as each step ran (${killedAt.length} kills)`, reported: `each new run planned only what was left; the last exited 0 (killed during: ${killedAt.join(', ')})`, data });
+    growthFaults.push({ fault: `hastor grow SIGKILLed as each step ran (${kills} kills)`, reported: `each new run planned only what was left; the last exited 0 (killed during: ${killedAt.join(', ')})`, data });
   });
 
   it('the tier-2 VG fills up during a grow: the extend fails with lvm\'s reason, the steps before it stay done, and the grow completes once there is room', async () => {
