@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError, HastorError, LockError } from '../../errors.js';
+import { CommandError, ConfigError, HastorError, LockError } from '../../errors.js';
 import { assertResourceName } from '../../drbd/lifecycle/index.js';
 import type { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lockFile, type FileLock } from '../../sys/flock.js';
@@ -20,6 +20,7 @@ import { GrowthStateReader, type DrbdSyncView, type GrowthReading } from './read
 import type { GrowthTopology } from './topology.js';
 import type { GrowthIncrement, GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
 import { maxOf } from '../../arrays.js';
+import type { RunResult } from '../../sys/local-exec.js';
 
 export type GrowthProgress =
   | { type: 'plan'; plan: GrowthPlan; dryRun: boolean }
@@ -178,17 +179,22 @@ async function growWith(reader: GrowthStateReader, requested: GrowthTarget | Gro
         continue;
       }
       const batch = concurrentBatch(steps);
+      for (const s of batch) if (s.waitsUntilNone !== undefined) await waitUntilNone(topology, s, reading.state, resyncTimeoutMs, poll);
+      // The nodes wait while the new area is written: the time to start the shells the checks after it read through.
+      if (batch.some((s) => s.writesBytes !== undefined)) reader.warm();
       const numbered = batch.map((s) => ({ step: s, index: (index += 1) }));
       for (const n of numbered) await emit({ type: 'step-start', index: n.index, total: Math.max(total, n.index), step: n.step });
       const previous = reading;
       const outcomes = await Promise.allSettled(
         numbered.map(async ({ step: s, index: i }) => {
           const stepStarted = Date.now();
-          const result = await executorFor(topology, s.node).run(s.argv, {
-            root: true,
-            timeoutMs: stepTimeoutMs(s, options.stepTimeoutMs ?? 300_000),
-            ...(s.stdin === undefined ? {} : { input: s.stdin }),
-          });
+          const result = await executorFor(topology, s.node)
+            .run(s.argv, {
+              root: true,
+              timeoutMs: stepTimeoutMs(s, options.stepTimeoutMs ?? 300_000),
+              ...(s.stdin === undefined ? {} : { input: s.stdin }),
+            })
+            .catch(async (error: unknown) => alreadyDoneElsewhere(reader, s, previous, error));
           const settled = await settle(reader, s, previous, options.settleTimeoutMs ?? 60_000, poll);
           const durationMs = Date.now() - stepStarted;
           await emit({ type: 'step-done', index: i, total: Math.max(total, i), step: s, durationMs });
@@ -262,6 +268,33 @@ function mergeBatch(previous: GrowthReading, batch: GrowthStep[], readings: Grow
     }
   });
   return { state, sync: previous.sync };
+}
+
+/**
+ * A step command that failed, where a read right after shows the step's effect: another grow
+ * (its own lock, on another node) made the same change first, and lvm said "matches existing
+ * size". The state decides, as everywhere in grow(); a step whose effect cannot be read back
+ * never counts as done this way.
+ */
+export async function alreadyDoneElsewhere(reader: GrowthStateReader, step: GrowthStep, previous: GrowthReading, error: unknown): Promise<RunResult> {
+  if (step.unobservable === true || !(error instanceof CommandError)) throw error;
+  const now = await reader.refreshAfter(step, previous).catch(() => null);
+  if (now === null || !step.check(now.state)) throw error;
+  return { stdout: '', stderr: `${error.message} (the state already shows the step done)`, exitCode: 0 };
+}
+
+/** Until no process matches the step's pattern on its node: a zeroing a killed grow left running, or another grow's. */
+async function waitUntilNone(topology: GrowthTopology, step: GrowthStep, state: GrowthState, timeoutMs: number, poll: number): Promise<void> {
+  const { node, processPattern } = step.waitsUntilNone!;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await executorFor(topology, node).run(['pgrep', '-f', '-a', '--', processPattern], { okExitCodes: [0, 1], timeoutMs: 30_000 });
+    if (found.exitCode === 1) return;
+    if (Date.now() >= deadline) {
+      throw new GrowthVerifyError(`before ${step.id}: ${node} still runs ${found.stdout.trim()} after ${timeoutMs} ms; it writes where ${step.id} makes room`, step.id, state);
+    }
+    await sleep(Math.min(poll, 1000));
+  }
 }
 
 function executorFor(topology: GrowthTopology, node: string) {

@@ -175,8 +175,9 @@ export function planGrowth(state: GrowthState, target: GrowthTarget, options: Pl
       node: tier2Node(state),
       argv: ['pvresize', state.drbd.device],
       why: `grow the PV of ${t2.vg.name} to the new DRBD size so the VG gains ${vgAfter - t2.vg.sizeBytes} B`,
-      precondition: `${state.drbd.device} is at least ${requiredDrbd} B on this node`,
+      precondition: `${state.drbd.device} is at least ${requiredDrbd} B on this node; no zeroing of its new area still runs there`,
       check: (s) => (s.tier2?.vg.sizeBytes ?? 0n) >= need,
+      ...(options.skipResync === true ? {} : { waitsUntilNone: { node: tier2Node(state), processPattern: zeroingPattern(state.drbd.device) } }),
     });
   }
   if (tier2LvBytes !== null && t2?.lv !== undefined) {
@@ -282,6 +283,14 @@ export function planGrowth(state: GrowthState, target: GrowthTarget, options: Pl
     sizes: { tier1LvBytes, drbdBytes, tier2VgBytes, tier2LvBytes, guestVgBytes, guestLvBytes },
     steps,
   };
+}
+
+/**
+ * What `pgrep -f` finds while a zeroing step of the device runs (the first letter in brackets,
+ * so the pattern does not match the shell that runs pgrep with it on its command line).
+ */
+export function zeroingPattern(device: string): string {
+  return `[f]allocate --zero-range --offset [0-9]+ --length [0-9]+ ${device.replace(/[^A-Za-z0-9/_-]/g, '\\$&')}$`;
 }
 
 /** At most this many zeroing steps, each a progress line, whatever the growth. */

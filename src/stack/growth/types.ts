@@ -110,6 +110,12 @@ export interface GrowthStep {
   unobservable?: true;
   /** Bytes the step writes: its time limit grows with them (see grow()'s stepTimeoutMs). */
   writesBytes?: bigint;
+  /**
+   * Before the step runs, no process on `node` may match `processPattern` (pgrep -f): a zeroing
+   * of the new area left running by a killed grow, or run by another grow, must end before this
+   * step makes that area part of the PV.
+   */
+  waitsUntilNone?: { node: string; processPattern: string };
 }
 
 export interface GrowthPlan {

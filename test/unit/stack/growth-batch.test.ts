@@ -1,8 +1,10 @@
 /** Which steps grow() runs at once, and how soon it looks at a resync again. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { concurrentBatch, resyncPollMs, stepTimeoutMs, withoutRanUnobservable } from '../../../src/stack/growth/execute.js';
-import { planGrowth } from '../../../src/stack/growth/plan.js';
+import { CommandError } from '../../../src/errors.js';
+import { alreadyDoneElsewhere, concurrentBatch, resyncPollMs, stepTimeoutMs, withoutRanUnobservable } from '../../../src/stack/growth/execute.js';
+import type { GrowthReading, GrowthStateReader } from '../../../src/stack/growth/read-state.js';
+import { planGrowth, zeroingPattern } from '../../../src/stack/growth/plan.js';
 import type { GrowthState, GrowthStep } from '../../../src/stack/growth/types.js';
 
 const MiB = 1024n * 1024n;
@@ -92,5 +94,41 @@ describe('steps that write the new area', () => {
     expect(stepTimeoutMs(writing(1n << 20n), 300_000)).toBe(300_000);
     expect(stepTimeoutMs(writing(16n << 30n), 300_000)).toBe(1_024_000);
     expect(stepTimeoutMs(writing(1n << 50n), 300_000)).toBe(2 ** 31 - 1);
+  });
+});
+
+describe('a zeroing still running holds back the pvresize that makes its area part of the PV', () => {
+  it('pvresize waits for none on the zeroing node; the pattern matches the command, through sudo too, and not another device or the shell running pgrep', () => {
+    const plan = planGrowth(recorded('state-before.json'), { kind: 'guest-disk', sizeBytes: 256n * MiB });
+    const zero = plan.steps.find((s) => s.id === 'drbd-zero-new-area')!;
+    const pv = plan.steps.find((s) => s.id === 'tier2-pvresize')!;
+    expect(pv.waitsUntilNone).toEqual({ node: zero.node, processPattern: zeroingPattern('/dev/drbd0') });
+    const matches = (cmdline: string) => new RegExp(pv.waitsUntilNone!.processPattern).test(cmdline);
+    expect(matches(zero.argv.join(' '))).toBe(true);
+    expect(matches(`sudo -n -- env LC_ALL=C ${zero.argv.join(' ')}`)).toBe(true);
+    expect(matches(zero.argv.join(' ').replace('/dev/drbd0', '/dev/drbd01'))).toBe(false);
+    expect(matches(`sh -c pgrep -f -a -- '${pv.waitsUntilNone!.processPattern}'`)).toBe(false);
+    expect(planGrowth(recorded('state-before.json'), { kind: 'guest-disk', sizeBytes: 256n * MiB }, { skipResync: true }).steps.find((s) => s.id === 'tier2-pvresize')!.waitsUntilNone).toBeUndefined();
+  });
+});
+
+describe('a step command that failed because another grow made the change first', () => {
+  const state = recorded('state-before.json');
+  const previous = { state, sync: [] } as unknown as GrowthReading;
+  // The read after the failure; each step's own check says whether it shows the effect.
+  const reader = { refreshAfter: async () => previous } as unknown as GrowthStateReader;
+  const failed = new CommandError('lvextend: exited with 5: New size (177 extents) matches existing size (177 extents).', { argv: ['lvextend'], exitCode: 5, stderr: '', node: 'node1' });
+
+  it('counts as done when a read right after shows its effect', async () => {
+    const step = { ...planGrowth(state, { kind: 'guest-disk', sizeBytes: 256n * MiB }).steps[0]!, check: () => true };
+    await expect(alreadyDoneElsewhere(reader, step, previous, failed)).resolves.toMatchObject({ exitCode: 0, stderr: expect.stringMatching(/already shows the step done/) });
+  });
+
+  it('fails as it did when the state does not show it, when the step cannot be read back, or when the error is not the command\'s', async () => {
+    const step = planGrowth(state, { kind: 'guest-disk', sizeBytes: 256n * MiB }).steps[0]!;
+    await expect(alreadyDoneElsewhere(reader, { ...step, check: () => false }, previous, failed)).rejects.toBe(failed);
+    await expect(alreadyDoneElsewhere(reader, { ...step, check: () => true, unobservable: true }, previous, failed)).rejects.toBe(failed);
+    const timeout = new Error('timed out');
+    await expect(alreadyDoneElsewhere(reader, { ...step, check: () => true }, previous, timeout)).rejects.toBe(timeout);
   });
 });
