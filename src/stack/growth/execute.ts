@@ -195,7 +195,8 @@ async function growWith(reader: GrowthStateReader, requested: GrowthTarget | Gro
               ...(s.stdin === undefined ? {} : { input: s.stdin }),
             })
             .catch(async (error: unknown) => alreadyDoneElsewhere(reader, s, previous, error));
-          const settled = await settle(reader, s, previous, options.settleTimeoutMs ?? 60_000, poll);
+          // Nothing to read back after a step whose effect no reading shows (its check held before it ran).
+          const settled = s.unobservable === true && s.check(previous.state) ? previous : await settle(reader, s, previous, options.settleTimeoutMs ?? 60_000, poll);
           const durationMs = Date.now() - stepStarted;
           await emit({ type: 'step-done', index: i, total: Math.max(total, i), step: s, durationMs });
           return { settled, ran: { step: s, durationMs, stdout: result.stdout, stderr: result.stderr } };
