@@ -4,7 +4,7 @@
  * every tier read, planned, run, each tier re-read after its step),
  * by `grow()` reading LVM fork-per-call instead of through its lvm shells, and by a
  * plain script of the same commands run the same way (through the lab agent, one
- * after another, waiting for the resync on /proc/drbd), in rotating rounds on one stack. Prints a table and writes
+ * after another, zeroing the new DRBD area as hastor does), in rotating rounds on one stack. Prints a table and writes
  * bench/results/lab-growth.json.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +18,7 @@ import { Cluster } from '../src/stack/cluster.js';
 import { saveResult } from './machine.js';
 
 // Two sizes of growth: a small one, where hastor's reads are most of the extra time, and a
-// larger one, where the resync of the new area (as in real growths of many GiB) is a larger share.
+// larger one, where writing the new area (as in real growths of many GiB) is a larger share.
 const PHASES: Array<{ stepMiB: bigint; rounds: number }> = [
   { stepMiB: 32n, rounds: Number(process.env['BENCH_GROWTH_ROUNDS'] ?? 5) },
   { stepMiB: 256n, rounds: Number(process.env['BENCH_GROWTH_BIG_ROUNDS'] ?? 2) },
@@ -77,7 +77,7 @@ async function hastorRound(stack: GrowthStack, to: bigint, lvmShell = true): Pro
   return ms;
 }
 
-/** What an operator's script does: the commands in order, a resync wait, no reads, no checks. */
+/** What an operator's script does: the commands in order, the reads the zeroing needs, no checks. */
 async function scriptRound(stack: GrowthStack, to: bigint, stepMiB: bigint): Promise<number> {
   const started = performance.now();
   // With BENCH_GROWTH_TRACE, each command with its start and end, as for hastor's rounds.
@@ -94,14 +94,13 @@ async function scriptRound(stack: GrowthStack, to: bigint, stepMiB: bigint): Pro
   const tier1 = `+${stepMiB + 4n}m`;
   await node1.execOk(['lvextend', '-L', tier1, `${VG}/r0_disk`]);
   await node2.execOk(['lvextend', '-L', tier1, `${VG}/r0_disk`]);
-  await node1.execOk(['drbdadm', 'resize', 'r0']);
-  // Done when nothing is out of sync any more: right after the resize the new area is out of
-  // sync before the resync even starts, so "no SyncSource line" alone would be too early.
-  for (;;) {
-    const proc = (await node1.execOk(['cat', '/proc/drbd'])).stdout;
-    if (/cs:Connected .*ds:UpToDate\/UpToDate/.test(proc) && /oos:0\b/.test(proc)) break;
-    await sleep(500);
-  }
+  // The same safe procedure as hastor's: both nodes stay UpToDate, the new area zeroed through
+  // DRBD from the end of the PV's last extent (pe_start + pv_size) to the device's new end.
+  await node1.execOk(['drbdadm', '--', '--assume-clean', 'resize', 'r0']);
+  const [peStart, pvSize] = (await node1.execOk(['pvs', '--noheadings', '--units', 'b', '--nosuffix', '-o', 'pe_start,pv_size', '/dev/drbd0'])).stdout.trim().split(/\s+/).map(BigInt);
+  const deviceEnd = BigInt((await node1.execOk(['blockdev', '--getsize64', '/dev/drbd0'])).stdout.trim());
+  const from = peStart! + pvSize!;
+  await node1.execOk(['fallocate', '--zero-range', '--offset', `${from}`, '--length', `${deviceEnd - from}`, '/dev/drbd0']);
   await node1.execOk(['pvresize', '/dev/drbd0']);
   await node1.execOk(['lvextend', '--lockopt', 'skiplv', '-L', `${to}b`, `${SHARED_VG}/${GUEST_LV}`]);
   await node2.execOk(['lvchange', '--refresh', `${SHARED_VG}/${GUEST_LV}`]);

@@ -126,6 +126,7 @@ describe('hastor grow: the guest disk from 128 to 256 MiB through every tier, on
       'tier1-lvextend@node1',
       'tier1-lvextend@node2',
       'drbd-resize',
+      'drbd-zero-new-area',
       'tier2-pvresize',
       'tier2-lvextend',
       'tier2-refresh@node2',
@@ -147,9 +148,11 @@ describe('hastor grow: the guest disk from 128 to 256 MiB through every tier, on
     const events: GrowthProgress[] = [];
     const started = Date.now();
     const logged = progressLog(events);
-    let resyncDoneAt = -1;
-    const onProgress = (e: GrowthProgress) => {
-      if (e.type === 'resync-done') resyncDoneAt = stack.calls.length;
+    let zeroedAt = -1;
+    let drbdAtPvresize = '';
+    const onProgress = async (e: GrowthProgress) => {
+      if (e.type === 'step-done' && e.step.id === 'drbd-zero-new-area') zeroedAt = stack.calls.length;
+      if (e.type === 'step-start' && e.step.id === 'tier2-pvresize') drbdAtPvresize = (await node1.readFile('/proc/drbd')).split('\n').find((l) => /^ 0:/.test(l)) ?? '';
       logged(e);
     };
     const result = await grow(topology, target, { onProgress, lockDir: join(lab!.dir, 'locks'), pollIntervalMs: 500 });
@@ -161,9 +164,13 @@ describe('hastor grow: the guest disk from 128 to 256 MiB through every tier, on
     // The tier-1 extends of both nodes ran at once: both started before either was done.
     const starts = events.flatMap((e) => (e.type === 'step-start' || e.type === 'step-done' ? [`${e.type} ${e.step.id}`] : []));
     expect(starts.slice(0, 2)).toEqual(['step-start tier1-lvextend@node1', 'step-start tier1-lvextend@node2']);
-    // After the resync, the checks read sysfs through each node's read shell (a line on its stdin), no `cat` process.
-    expect(resyncDoneAt).toBeGreaterThan(0);
-    const after = stack.calls.slice(resyncDoneAt);
+    // The new area was zeroed through DRBD, not resynced: both nodes stayed UpToDate and Connected.
+    expect(events.filter((e) => e.type === 'resync' || e.type === 'resync-done')).toEqual([]);
+    log(`DRBD as pvresize started: ${drbdAtPvresize.trim()}`);
+    expect(drbdAtPvresize).toMatch(/cs:Connected ro:Primary\/Primary ds:UpToDate\/UpToDate/);
+    // After the zeroing, the checks read sysfs through each node's read shell (a line on its stdin), no `cat` process.
+    expect(zeroedAt).toBeGreaterThan(0);
+    const after = stack.calls.slice(zeroedAt);
     const sysfsVia = (kind: 'shell' | 'cat') => after.filter((c) => (kind === 'shell' ? c.argv.length === 2 && c.argv[0] === 'sh' : c.argv[0] === 'cat') && (c.argv.at(-1) ?? '').startsWith('/sys/'));
     expect(new Set(sysfsVia('shell').map((c) => c.node))).toEqual(new Set(['node1', 'node2', 'node3']));
     expect(sysfsVia('cat')).toEqual([]);
@@ -354,7 +361,7 @@ describe('a node killed between two steps: the same grow completes once it is ba
 const CLUSTER_FILE = '/etc/hastor/cluster.json';
 const LVM_PROFILE = '/etc/lvm/profile/hastor-lvmshell.profile';
 // The root commands growth runs on node2 and in the guest, each pinned to `env LC_ALL=C <tool>`; the lvm shell's reads.
-const SUDOERS = `${BASE_SUDOERS}${LVM_SUDOERS}hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm *, /usr/bin/env LC_ALL\\=C pvs *, /usr/bin/env LC_ALL\\=C vgs *, /usr/bin/env LC_ALL\\=C lvs *, /usr/bin/env LC_ALL\\=C lvextend *, /usr/bin/env LC_ALL\\=C lvchange *, /usr/bin/env LC_ALL\\=C pvresize *, /usr/bin/env LC_ALL\\=C lvmlockctl --info
+const SUDOERS = `${BASE_SUDOERS}${LVM_SUDOERS}hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C lvm *, /usr/bin/env LC_ALL\\=C pvs *, /usr/bin/env LC_ALL\\=C vgs *, /usr/bin/env LC_ALL\\=C lvs *, /usr/bin/env LC_ALL\\=C lvextend *, /usr/bin/env LC_ALL\\=C lvchange *, /usr/bin/env LC_ALL\\=C pvresize *, /usr/bin/env LC_ALL\\=C fallocate --zero-range *, /usr/bin/env LC_ALL\\=C lvmlockctl --info
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C iscsiadm -m session --rescan, /usr/bin/env LC_ALL\\=C resize2fs /dev/*, /usr/bin/env LC_ALL\\=C dumpe2fs -h /dev/*
 `;
 const hastor = (args: string[], timeoutMs = 300_000) =>
@@ -382,6 +389,7 @@ describe('hastor grow on the command line: run on node1, node2 and the guest rea
       'node1 tier1-lvextend@node1',
       'node2 tier1-lvextend@node2',
       'node1 drbd-resize',
+      'node1 drbd-zero-new-area',
       'node1 tier2-pvresize',
       'node1 tier2-lvextend',
       'node2 tier2-refresh@node2',
@@ -412,7 +420,7 @@ describe('hastor grow on the command line: run on node1, node2 and the guest rea
     log(`hastor grow over ssh: exit ${run.exitCode} in ${secondsSince(started)}`);
     expect(run.exitCode, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as { ran: Array<{ id: string }>; state: { tier2: { lv: { sizeBytes: number; activeOn: Array<{ node: string; deviceSizeBytes: number }> } }; guest: { diskBytes: number; fs: { sizeBytes: number } } } };
-    expect(result.ran).toHaveLength(10);
+    expect(result.ran).toHaveLength(11);
     expect(result.state.tier2.lv.activeOn).toEqual([
       { node: 'node1', deviceSizeBytes: 352 * 1024 * 1024 },
       { node: 'node2', deviceSizeBytes: 352 * 1024 * 1024 },
@@ -448,6 +456,8 @@ async function startGuestWriter(name: string): Promise<{ stop: () => Promise<{ r
         summary = existsSync(out) ? readFileSync(out, 'utf8').trim() : '';
       }
       const wrote = JSON.parse(summary) as { records: number; lastError: string | null };
+      // From the disk, not the guest's page cache.
+      await node3.execOk(['sh', '-c', 'sync && echo 3 > /proc/sys/vm/drop_caches']);
       const readBack = await node3.guestScript('growth-writer', ['--check', `/data/${name}.log`]);
       return { ...wrote, readBack };
     },
@@ -534,7 +544,7 @@ describe('faults during growth (issue 15): each leaves data intact and a grow th
     log(`killed during: ${killedAt.join('; ')}`);
     expect(finished).toMatch(/finished: exit 0/);
     // Every kind of step was under way at one of the kills.
-    for (const tool of ['lvextend', 'drbdadm', 'pvresize', 'lvchange', 'iscsiadm', 'resize2fs']) {
+    for (const tool of ['lvextend', 'drbdadm', 'fallocate', 'pvresize', 'lvchange', 'iscsiadm', 'resize2fs']) {
       expect(killedAt.some((k) => k.split(' ')[1] === tool), `a kill during a ${tool} step`).toBe(true);
     }
     const state = (await readGrowthState(topology)).state;
@@ -568,7 +578,7 @@ describe('faults during growth (issue 15): each leaves data intact and a grow th
     expect(message).toMatch(/[Ii]nsufficient free space|free/);
     // The two tier-1 extends run at once and finish in either order.
     expect([...done.slice(0, 2)].sort()).toEqual(['tier1-lvextend@node1', 'tier1-lvextend@node2']);
-    expect(done.slice(2)).toEqual(['drbd-resize', 'tier2-pvresize']);
+    expect(done.slice(2)).toEqual(['drbd-resize', 'drbd-zero-new-area', 'tier2-pvresize']);
     expect((await readGrowthState(topology)).state.tier2?.lv?.sizeBytes).toBe(384n * MiB);
     await node1.execOk(['lvremove', '-y', `${SHARED_VG}/filler`]);
     const resumed = await grow(topology, target, { lockDir: join(lab!.dir, 'locks'), pollIntervalMs: 500 });
@@ -591,6 +601,70 @@ describe('faults during growth (issue 15): each leaves data intact and a grow th
     expect(after.state.guest?.fs.sizeBytes).toBe(after.state.guest?.lv.sizeBytes);
     const data = await afterFault(writer, 'after two grows at once');
     growthFaults.push({ fault: 'two grows at once with separate locks', reported: said.join(' / '), data });
+  });
+
+  it('the replication link cut as the new area is zeroed: node1 fences node2, the grow stops naming it, and completes once node2 is back', async () => {
+    const writer = await startGuestWriter('cut-writer');
+    const target: GrowthTarget = { kind: 'guest-disk', sizeBytes: 576n * MiB };
+    const fencedBefore = stack.fence.fenced.length;
+    const done: string[] = [];
+    let cutAt = 0;
+    const error = await grow(topology, target, {
+      lockDir: join(lab!.dir, 'locks'),
+      pollIntervalMs: 500,
+      onProgress: async (e) => {
+        if (e.type === 'step-done') done.push(e.step.id);
+        // Before fallocate starts: its writes then wait on a peer that no longer answers.
+        if (e.type === 'step-start' && e.step.id.startsWith('drbd-zero-new-area') && cutAt === 0) {
+          await node1.linkDown('node2');
+          cutAt = Date.now();
+          log(`link node1-node2 cut as ${e.step.id} starts`);
+        }
+      },
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(cutAt).toBeGreaterThan(0);
+    const message = error instanceof Error ? error.message : String(error);
+    log(`grow after the cut: ${error === null ? 'completed' : message.split('\n')[0]}; steps done: ${done.join(', ')}`);
+    // node1 serves the guest's I/O: DRBD's fence-peer handler (resource-and-stonith) had node2 powered off.
+    const fences = stack.fence.fenced.slice(fencedBefore);
+    expect(fences).toContainEqual(expect.objectContaining({ from: 'node1', target: 'node2', result: 'off' }));
+    expect(lab!.node('node2').isRunning()).toBe(false);
+    // The zeroing and the PV went on on node1; what needs node2 failed naming it.
+    expect(done).toEqual(expect.arrayContaining(['drbd-resize', 'drbd-zero-new-area', 'tier2-pvresize']));
+    expect(error).toBeInstanceOf(Error);
+    expect(message).toMatch(/node2/);
+    const proc = (await node1.readFile('/proc/drbd')).split('\n').find((l) => /^ 0:/.test(l)) ?? '';
+    log(`node1 alone: ${proc.trim()}`);
+    expect(proc).toMatch(/ro:Primary\/Unknown ds:UpToDate\/(Outdated|DUnknown)/);
+    // What an operator sees now: status on node1, and the doctor naming node2.
+    const status = await hastor(['status', '--json']);
+    expect(status.exitCode).toBe(0);
+    const r0Status = (JSON.parse(status.stdout) as { devices: Array<{ minor: number; role: string; diskState: string; connectionState: string }> }).devices.find((d) => d.minor === 0);
+    expect(r0Status).toMatchObject({ role: 'Primary', diskState: 'UpToDate' });
+    expect(r0Status?.connectionState).not.toBe('Connected');
+    const doctor = await hastor(['doctor', '--json']);
+    const findings = (JSON.parse(doctor.stdout) as { findings: Array<{ severity: string; rule: string; node: string }> }).findings;
+    const said = findings.map((f) => `${f.severity}:${f.rule}@${f.node}`);
+    log(`status on node1: ${r0Status?.role}/${r0Status?.diskState}/${r0Status?.connectionState}; doctor (exit ${doctor.exitCode}): ${said.join(', ')}`);
+    expect(doctor.exitCode).toBe(4);
+    expect(findings.some((f) => f.severity === 'error' && f.node === 'node2')).toBe(true);
+
+    await node1.linkUp('node2');
+    await rejoinNode2();
+    const resumed = await grow(topology, target, { lockDir: join(lab!.dir, 'locks'), pollIntervalMs: 500 });
+    log(`after node2 rejoined: ${resumed.ran.map((r) => r.step.id).join(', ')}`);
+    expect(resumed.state.tier2?.lv?.sizeBytes).toBe(576n * MiB);
+    expect(resumed.state.guest?.disk.sizeBytes).toBe(576n * MiB);
+    expect(resumed.state.guest?.fs.sizeBytes).toBe(resumed.state.guest?.lv.sizeBytes);
+    const data = await afterFault(writer, 'after the link cut');
+    growthFaults.push({
+      fault: 'replication link cut as the new area of DRBD is zeroed',
+      reported: `node1 fenced node2 (${fences.map((f) => `${f.from}→${f.target}: ${f.result}`).join(', ')}); grow stopped after ${done.join(', ')}: ${message.split('\n')[0]}; status on node1: ${r0Status?.role}/${r0Status?.diskState}/${r0Status?.connectionState}; doctor: ${said.join(', ')}; after node2 rejoined, the same grow ran ${resumed.ran.map((r) => r.step.id).join(', ')}`,
+      data,
+    });
   });
 });
 

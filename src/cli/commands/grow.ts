@@ -44,7 +44,7 @@ export function growCommand(context: CliContext): Command {
     .option('--guest <name>', 'the guest (from the cluster file\'s "guests") whose disk the LV is: grows its PV, LV and filesystem too')
     .option('--guest-lv <vg/lv>', 'inside the guest: the VG on the disk and the LV to grow (with --guest)')
     .option('--keep-lower-tiers', 'refuse instead of growing tier 1 and DRBD when the tier-2 VG lacks room')
-    .option('--skip-resync', 'do not resync the new DRBD area (drbdadm resize --assume-clean); ONLY when the new backing space reads the same on every node (e.g. zeroed): otherwise the nodes differ there')
+    .option('--skip-resync', 'neither zero nor resync the new DRBD area (drbdadm resize --assume-clean); ONLY when the new backing space already reads the same on every node (thin LVs, zeroed disks): otherwise the nodes differ there')
     .option('--dry-run', 'show the plan, with the exact command per node, and change nothing')
     .option('--yes', 'go ahead without asking')
     .option('--json', 'print the result as JSON')

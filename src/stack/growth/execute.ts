@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError, HastorError, LockError } from '../../errors.js';
+import { CommandError, ConfigError, HastorError, LockError } from '../../errors.js';
 import { assertResourceName } from '../../drbd/lifecycle/index.js';
 import type { LvmRunnerPool } from '../../lvm/executor-runner.js';
 import { lockFile, type FileLock } from '../../sys/flock.js';
@@ -20,6 +20,7 @@ import { GrowthStateReader, type DrbdSyncView, type GrowthReading } from './read
 import type { GrowthTopology } from './topology.js';
 import type { GrowthIncrement, GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
 import { maxOf } from '../../arrays.js';
+import type { RunResult } from '../../sys/local-exec.js';
 
 export type GrowthProgress =
   | { type: 'plan'; plan: GrowthPlan; dryRun: boolean }
@@ -34,20 +35,22 @@ export interface GrowOptions {
   /** Called on every event; a returned promise is awaited before the growth goes on (a caller may pause it between steps). */
   onProgress?: (event: GrowthProgress) => void | Promise<void>;
   /**
-   * `drbdadm resize --assume-clean`: no resync of the new area. Only safe when the new
-   * backing space reads the same on every node (e.g. zeroed); otherwise the nodes
-   * differ there, and a verify or a read after failover shows it.
+   * The new backing space already reads the same on every node (thin LVs, zeroed disks):
+   * `drbdadm resize --assume-clean`, and the new area is neither zeroed nor resynced.
+   * Otherwise the nodes differ there, and a verify or a read after failover shows it.
+   * Without it, a DRBD device under a tier-2 PV has its new area zeroed through DRBD
+   * (both nodes stay UpToDate); one with nothing on it is resynced by DRBD.
    */
   skipResync?: boolean;
   /** Where hastor's own grow lock lives on this machine (null: none). Default /run/lock/hastor. */
   lockDir?: string | null;
   /** How long to wait for another grow of the same resource. Default 0: fail at once. */
   lockTimeoutMs?: number;
-  /** Per step command. Default 5 min. */
+  /** Per step command. Default 5 min; a step that writes data gets at least its bytes at 16 MiB/s. */
   stepTimeoutMs?: number;
   /** Until a step's check holds after it ran (a peer sees a DRBD resize a moment later). Default 60 s. */
   settleTimeoutMs?: number;
-  /** Until the resync of the new area ends. Default 6 h. */
+  /** Until a resync of the new area ends (DRBD devices with no tier-2 PV). Default 6 h. */
   resyncTimeoutMs?: number;
   pollIntervalMs?: number;
   /** Read LVM through a persistent lvm shell per node (GrowthReaderOptions). Default true. */
@@ -164,7 +167,8 @@ async function growWith(reader: GrowthStateReader, requested: GrowthTarget | Gro
     const resyncTimeoutMs = options.resyncTimeoutMs ?? 6 * 3600_000;
     let index = 0;
     // Re-planned after every step: the state, not the first plan, says what is left.
-    for (let steps = plan.steps; steps.length > 0; steps = planGrowth(reading.state, target, planOptions).steps) {
+    const left = (state: GrowthState): GrowthStep[] => withoutRanUnobservable(planGrowth(state, target, planOptions).steps, ran);
+    for (let steps = plan.steps; steps.length > 0; steps = left(reading.state)) {
       const step = steps[0]!;
       if (ran.some((r) => r.step.id === step.id)) {
         throw new GrowthVerifyError(`step ${step.id} ran but the state still asks for it: ${step.why}`, step.id, reading.state);
@@ -175,18 +179,24 @@ async function growWith(reader: GrowthStateReader, requested: GrowthTarget | Gro
         continue;
       }
       const batch = concurrentBatch(steps);
+      for (const s of batch) if (s.waitsUntilNone !== undefined) await waitUntilNone(topology, s, reading.state, resyncTimeoutMs, poll);
+      // The nodes wait while the new area is written: the time to start the shells the checks after it read through.
+      if (batch.some((s) => s.writesBytes !== undefined)) reader.warm();
       const numbered = batch.map((s) => ({ step: s, index: (index += 1) }));
       for (const n of numbered) await emit({ type: 'step-start', index: n.index, total: Math.max(total, n.index), step: n.step });
       const previous = reading;
       const outcomes = await Promise.allSettled(
         numbered.map(async ({ step: s, index: i }) => {
           const stepStarted = Date.now();
-          const result = await executorFor(topology, s.node).run(s.argv, {
-            root: true,
-            timeoutMs: options.stepTimeoutMs ?? 300_000,
-            ...(s.stdin === undefined ? {} : { input: s.stdin }),
-          });
-          const settled = await settle(reader, s, previous, options.settleTimeoutMs ?? 60_000, poll);
+          const result = await executorFor(topology, s.node)
+            .run(s.argv, {
+              root: true,
+              timeoutMs: stepTimeoutMs(s, options.stepTimeoutMs ?? 300_000),
+              ...(s.stdin === undefined ? {} : { input: s.stdin }),
+            })
+            .catch(async (error: unknown) => alreadyDoneElsewhere(reader, s, previous, error));
+          // Nothing to read back after a step whose effect no reading shows (its check held before it ran).
+          const settled = s.unobservable === true && s.check(previous.state) ? previous : await settle(reader, s, previous, options.settleTimeoutMs ?? 60_000, poll);
           const durationMs = Date.now() - stepStarted;
           await emit({ type: 'step-done', index: i, total: Math.max(total, i), step: s, durationMs });
           return { settled, ran: { step: s, durationMs, stdout: result.stdout, stderr: result.stderr } };
@@ -201,9 +211,9 @@ async function growWith(reader: GrowthStateReader, requested: GrowthTarget | Gro
     }
     if (reading.state.drbd.resyncRunning) reading = await waitForResync(reader, reading, emit, poll, resyncTimeoutMs);
     // The proof: every tier was read again after the last step that changed it, and nothing more is needed.
-    const left = planGrowth(reading.state, target, planOptions).steps;
-    if (left.length > 0) {
-      throw new GrowthVerifyError(`growth ended but the state still needs: ${left.map((s) => s.id).join(', ')}`, left[0]!.id, reading.state);
+    const needed = left(reading.state);
+    if (needed.length > 0) {
+      throw new GrowthVerifyError(`growth ended but the state still needs: ${needed.map((s) => s.id).join(', ')}`, needed[0]!.id, reading.state);
     }
     return { dryRun: false, target, plan, ran, state: reading.state, alreadyDone: plan.steps.length === 0, durationMs: Date.now() - started };
   } finally {
@@ -212,6 +222,21 @@ async function growWith(reader: GrowthStateReader, requested: GrowthTarget | Gro
 }
 
 const kindOf = (step: GrowthStep): string => step.id.split('@')[0]!;
+
+/** The slowest write rate a step that writes data is given time for, before it counts as hung. */
+const SLOWEST_WRITE_BYTES_PER_S = 16n << 20n;
+
+/** A step's time limit: the configured one, or more for a step that writes much. */
+export function stepTimeoutMs(step: GrowthStep, configuredMs: number): number {
+  if (step.writesBytes === undefined) return configuredMs;
+  const forWrites = Number((step.writesBytes * 1000n) / SLOWEST_WRITE_BYTES_PER_S);
+  return Math.min(Math.max(configuredMs, forWrites), 2 ** 31 - 1);
+}
+
+/** A plan less the steps whose effect no reading shows and that already ran in this grow(). */
+export function withoutRanUnobservable(steps: readonly GrowthStep[], ran: readonly RanStep[]): GrowthStep[] {
+  return steps.filter((s) => s.unobservable !== true || !ran.some((r) => r.step.id === s.id));
+}
 
 /**
  * The steps at the head of the plan that may run at once, because none changes what
@@ -244,6 +269,33 @@ function mergeBatch(previous: GrowthReading, batch: GrowthStep[], readings: Grow
     }
   });
   return { state, sync: previous.sync };
+}
+
+/**
+ * A step command that failed, where a read right after shows the step's effect: another grow
+ * (its own lock, on another node) made the same change first, and lvm said "matches existing
+ * size". The state decides, as everywhere in grow(); a step whose effect cannot be read back
+ * never counts as done this way.
+ */
+export async function alreadyDoneElsewhere(reader: GrowthStateReader, step: GrowthStep, previous: GrowthReading, error: unknown): Promise<RunResult> {
+  if (step.unobservable === true || !(error instanceof CommandError)) throw error;
+  const now = await reader.refreshAfter(step, previous).catch(() => null);
+  if (now === null || !step.check(now.state)) throw error;
+  return { stdout: '', stderr: `${error.message} (the state already shows the step done)`, exitCode: 0 };
+}
+
+/** Until no process matches the step's pattern on its node: a zeroing a killed grow left running, or another grow's. */
+async function waitUntilNone(topology: GrowthTopology, step: GrowthStep, state: GrowthState, timeoutMs: number, poll: number): Promise<void> {
+  const { node, processPattern } = step.waitsUntilNone!;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await executorFor(topology, node).run(['pgrep', '-f', '-a', '--', processPattern], { okExitCodes: [0, 1], timeoutMs: 30_000 });
+    if (found.exitCode === 1) return;
+    if (Date.now() >= deadline) {
+      throw new GrowthVerifyError(`before ${step.id}: ${node} still runs ${found.stdout.trim()} after ${timeoutMs} ms; it writes where ${step.id} makes room`, step.id, state);
+    }
+    await sleep(Math.min(poll, 1000));
+  }
 }
 
 function executorFor(topology: GrowthTopology, node: string) {

@@ -57,7 +57,10 @@ export function backingBytesFor(usable: bigint, unit: bigint): bigint {
 }
 
 export interface PlanGrowthOptions {
-  /** `drbdadm -- --assume-clean resize`: the new area is not resynced (only for backing space known to read the same on every node). */
+  /**
+   * The new backing space is known to read the same on every node (thin LVs, zeroed disks):
+   * `drbdadm -- --assume-clean resize`, and the new area is neither resynced nor zeroed.
+   */
   skipResync?: boolean;
 }
 
@@ -140,8 +143,12 @@ export function planGrowth(state: GrowthState, target: GrowthTarget, options: Pl
       id: 'drbd-resize',
       tier: 'drbd',
       node: resizeNode,
-      argv: options.skipResync === true ? ['drbdadm', '--', '--assume-clean', 'resize', state.drbd.resource] : ['drbdadm', 'resize', state.drbd.resource],
-      why: `make ${state.drbd.device} use the grown backing LVs (${state.drbd.sizeBytes} B → ${drbdBytes} B)`,
+      // With a tier-2 PV on top, the new area is zeroed through DRBD below instead of resynced.
+      argv: options.skipResync === true || t2 !== undefined ? ['drbdadm', '--', '--assume-clean', 'resize', state.drbd.resource] : ['drbdadm', 'resize', state.drbd.resource],
+      why:
+        t2 !== undefined && options.skipResync !== true
+          ? `make ${state.drbd.device} use the grown backing LVs (${state.drbd.sizeBytes} B → ${drbdBytes} B), both nodes staying UpToDate: the new area is zeroed next`
+          : `make ${state.drbd.device} use the grown backing LVs (${state.drbd.sizeBytes} B → ${drbdBytes} B)`,
       precondition: `backing LV is ${backing} B on every node; resource Connected and UpToDate on both sides; no resync running`,
       check: (s) => s.drbd.sizeBytes >= need,
     });
@@ -156,14 +163,21 @@ export function planGrowth(state: GrowthState, target: GrowthTarget, options: Pl
     const vgAfter = alignDown(afterDrbd - t2.vg.peStartBytes, t2.vg.extentBytes);
     tier2VgBytes = vgAfter;
     const need = requiredVg2;
+    if (options.skipResync !== true) {
+      // pv_size counts the extents only: the last one ends pe_start further on. (A second
+      // metadata area, pvcreate --pvmetadatacopies 2, would lie past it: docs/growth.md.)
+      const pvEnd = t2.vg.peStartBytes + t2.vg.pvSizeBytes;
+      if (afterDrbd > pvEnd) steps.push(...zeroNewAreaSteps(state, tier2Node(state), pvEnd, afterDrbd));
+    }
     steps.push({
       id: 'tier2-pvresize',
       tier: 2,
       node: tier2Node(state),
       argv: ['pvresize', state.drbd.device],
       why: `grow the PV of ${t2.vg.name} to the new DRBD size so the VG gains ${vgAfter - t2.vg.sizeBytes} B`,
-      precondition: `${state.drbd.device} is at least ${requiredDrbd} B on this node`,
+      precondition: `${state.drbd.device} is at least ${requiredDrbd} B on this node; no zeroing of its new area still runs there`,
       check: (s) => (s.tier2?.vg.sizeBytes ?? 0n) >= need,
+      ...(options.skipResync === true ? {} : { waitsUntilNone: { node: tier2Node(state), processPattern: zeroingPattern(state.drbd.device) } }),
     });
   }
   if (tier2LvBytes !== null && t2?.lv !== undefined) {
@@ -271,6 +285,46 @@ export function planGrowth(state: GrowthState, target: GrowthTarget, options: Pl
   };
 }
 
+/**
+ * What `pgrep -f` finds while a zeroing step of the device runs (the first letter in brackets,
+ * so the pattern does not match the shell that runs pgrep with it on its command line).
+ */
+export function zeroingPattern(device: string): string {
+  return `[f]allocate --zero-range --offset [0-9]+ --length [0-9]+ ${device.replace(/[^A-Za-z0-9/_-]/g, '\\$&')}$`;
+}
+
+/** At most this many zeroing steps, each a progress line, whatever the growth. */
+const MAX_ZERO_STEPS = 32n;
+const ZERO_STEP_MIN_BYTES = 1n << 30n;
+
+/**
+ * Zeroes the DRBD device from the PV's end to its new end through DRBD, so both nodes hold the
+ * same bytes there and stay UpToDate: a resync would make one of them Inconsistent, and with two
+ * Primaries DRBD picks which by its tie-breaker, not by who serves I/O (docs/growth.md). Past the
+ * PV's last extent nobody reads or writes until pvresize, so a step is safe to repeat after a crash.
+ */
+function zeroNewAreaSteps(state: GrowthState, node: string, from: bigint, to: bigint): GrowthStep[] {
+  const total = to - from;
+  const count = minBig(MAX_ZERO_STEPS, ceilDiv(total, ZERO_STEP_MIN_BYTES));
+  const chunk = alignUp(ceilDiv(total, count), 1n << 20n);
+  const steps: GrowthStep[] = [];
+  for (let offset = from, i = 1; offset < to; offset += chunk, i++) {
+    const length = minBig(chunk, to - offset);
+    steps.push({
+      id: count === 1n ? 'drbd-zero-new-area' : `drbd-zero-new-area#${i}`,
+      tier: 'drbd',
+      node,
+      argv: ['fallocate', '--zero-range', '--offset', `${offset}`, '--length', `${length}`, state.drbd.device],
+      why: `write zeroes to ${length} B of the new area through DRBD, so both nodes hold the same bytes there without a resync`,
+      precondition: `${state.drbd.device} is ${to} B; nothing uses it past ${from} B (the end of the PV's last extent)`,
+      check: (s) => s.drbd.sizeBytes >= to,
+      unobservable: true,
+      writesBytes: length,
+    });
+  }
+  return steps;
+}
+
 function checkDrbdHealthy(state: GrowthState): void {
   const d = state.drbd;
   const syncing = d.nodes.filter((n) => n.replicationState !== null && isResyncState(n.replicationState));
@@ -344,6 +398,9 @@ function alignDown(a: bigint, unit: bigint): bigint {
 }
 function maxBig(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
+}
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
 function gcd(a: bigint, b: bigint): bigint {
   return b === 0n ? a : gcd(b, a % b);

@@ -196,7 +196,13 @@ export class GrowthStateReader {
         const pv = report.pvs.find((p) => p.name === this.topology.device);
         state.tier2 = {
           ...previous.state.tier2,
-          vg: { ...previous.state.tier2.vg, sizeBytes: report.vg.sizeBytes, freeBytes: report.vg.freeBytes, peStartBytes: pv?.dataStartBytes ?? previous.state.tier2.vg.peStartBytes },
+          vg: {
+            ...previous.state.tier2.vg,
+            sizeBytes: report.vg.sizeBytes,
+            freeBytes: report.vg.freeBytes,
+            peStartBytes: pv?.dataStartBytes ?? previous.state.tier2.vg.peStartBytes,
+            pvSizeBytes: pv?.sizeBytes ?? previous.state.tier2.vg.pvSizeBytes,
+          },
         };
       } else {
         state.tier2 = await this.readTier2(primariesOf(state.drbd));
@@ -407,7 +413,7 @@ export class GrowthStateReader {
       Promise.all(primaries.map(async (node) => ({ node, device: await (early?.devices.get(node) ?? this.probeTier2Device(node)) }))),
     ]);
     const view: Tier2State = {
-      vg: { name: meta.vg.name, extentBytes: meta.vg.extentSizeBytes, sizeBytes: meta.vg.sizeBytes, freeBytes: meta.vg.freeBytes, peStartBytes: meta.pv.dataStartBytes },
+      vg: { name: meta.vg.name, extentBytes: meta.vg.extentSizeBytes, sizeBytes: meta.vg.sizeBytes, freeBytes: meta.vg.freeBytes, peStartBytes: meta.pv.dataStartBytes, pvSizeBytes: meta.pv.sizeBytes },
     };
     if (meta.lv !== undefined) {
       const active = devices.filter((d): d is { node: string; device: BlockDeviceInfo } => d.device !== null);

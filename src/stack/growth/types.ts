@@ -44,7 +44,11 @@ export interface DrbdGrowthState {
 
 /** Tier 2: a VG whose only PV is the DRBD device, and (for a guest-disk target) the guest disk LV in it. */
 export interface Tier2State {
-  vg: VolumeGroupView & { peStartBytes: bigint };
+  /**
+   * pvSizeBytes: pv_size, which lvm reports as the PV's extents only (pe_count × extent), so
+   * the last extent ends at peStartBytes + pvSizeBytes.
+   */
+  vg: VolumeGroupView & { peStartBytes: bigint; pvSizeBytes: bigint };
   lv?: {
     name: string;
     /** Size in the LVM metadata. */
@@ -98,6 +102,20 @@ export interface GrowthStep {
   precondition: string;
   /** True on a later state once this step has taken effect. */
   check: (state: GrowthState) => boolean;
+  /**
+   * The step's effect cannot be read back from the nodes (zeroes written where nobody reads
+   * yet), so `check` cannot tell it done: it runs once per grow(), and a later run plans it
+   * again. Such a step must be safe to repeat.
+   */
+  unobservable?: true;
+  /** Bytes the step writes: its time limit grows with them (see grow()'s stepTimeoutMs). */
+  writesBytes?: bigint;
+  /**
+   * Before the step runs, no process on `node` may match `processPattern` (pgrep -f): a zeroing
+   * of the new area left running by a killed grow, or run by another grow, must end before this
+   * step makes that area part of the PV.
+   */
+  waitsUntilNone?: { node: string; processPattern: string };
 }
 
 export interface GrowthPlan {

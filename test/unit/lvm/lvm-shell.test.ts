@@ -479,7 +479,7 @@ describe('runners for a node', () => {
 class RecordingSpawnExecutor implements Executor {
   readonly node = 'node9';
   readonly spawns: Array<{ argv: readonly string[]; options: SpawnOptions | undefined }> = [];
-  readonly writes: Array<{ path: string; root: boolean | undefined }> = [];
+  readonly writes: Array<{ path: string; root: boolean | undefined; mode: number | undefined }> = [];
   readonly reads: string[] = [];
 
   run(argv: readonly string[], options: ExecOptions = {}) {
@@ -491,8 +491,8 @@ class RecordingSpawnExecutor implements Executor {
     return readFileSync(path, 'utf8');
   }
 
-  async writeFile(path: string, content: string, options: { root?: boolean } = {}): Promise<void> {
-    this.writes.push({ path, root: options.root });
+  async writeFile(path: string, content: string, options: { root?: boolean; mode?: number } = {}): Promise<void> {
+    this.writes.push({ path, root: options.root, mode: options.mode });
     writeFileSync(path, content);
   }
 
@@ -525,7 +525,8 @@ describe('LvmShell through an executor (a remote node)', () => {
         },
       ]);
       const profile = join(remoteProfiles, 'hastor-lvmshell.profile');
-      expect(executor.writes).toEqual([{ path: profile, root: true }]);
+      // Through the executor's atomic root write, with an explicit mode (issue 15): lvm reads it as root, nobody else writes it.
+      expect(executor.writes).toEqual([{ path: profile, root: true, mode: 0o644 }]);
       expect(readFileSync(profile, 'utf8')).toBe(lvmShellProfile('json'));
       expect(fakeLog()[0]).toBe('start profile=hastor-lvmshell fd=1 LC_ALL=C extra=');
 

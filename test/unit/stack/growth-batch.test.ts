@@ -1,8 +1,10 @@
 /** Which steps grow() runs at once, and how soon it looks at a resync again. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { concurrentBatch, resyncPollMs } from '../../../src/stack/growth/execute.js';
-import { planGrowth } from '../../../src/stack/growth/plan.js';
+import { CommandError } from '../../../src/errors.js';
+import { alreadyDoneElsewhere, concurrentBatch, resyncPollMs, stepTimeoutMs, withoutRanUnobservable } from '../../../src/stack/growth/execute.js';
+import type { GrowthReading, GrowthStateReader } from '../../../src/stack/growth/read-state.js';
+import { planGrowth, zeroingPattern } from '../../../src/stack/growth/plan.js';
 import type { GrowthState, GrowthStep } from '../../../src/stack/growth/types.js';
 
 const MiB = 1024n * 1024n;
@@ -32,6 +34,7 @@ describe('concurrentBatch', () => {
     expect(batches(plan.steps)).toEqual([
       ['tier1-lvextend@node1', 'tier1-lvextend@node2'],
       ['drbd-resize'],
+      ['drbd-zero-new-area'],
       ['tier2-pvresize'],
       ['tier2-lvextend'],
       ['tier2-refresh@node2'],
@@ -71,5 +74,61 @@ describe('resyncPollMs', () => {
     expect(resyncPollMs([view(0.3)], 1000)).toBe(300);
     expect(resyncPollMs([view(0)], 1000)).toBe(100);
     expect(resyncPollMs([view(0), view(0.6)], 1000)).toBe(600);
+  });
+});
+
+describe('steps that write the new area', () => {
+  it('an unobservable step that ran in this grow() is left out of the re-plan; others, and ones not yet run, stay', () => {
+    const zero = { ...step('drbd-zero-new-area', 'drbd', 'a'), unobservable: true as const };
+    const pv = step('tier2-pvresize', 2, 'a');
+    const ran = (s: GrowthStep) => ({ step: s, durationMs: 1, stdout: '', stderr: '' });
+    expect(withoutRanUnobservable([zero, pv], []).map((s) => s.id)).toEqual(['drbd-zero-new-area', 'tier2-pvresize']);
+    expect(withoutRanUnobservable([zero, pv], [ran(zero)]).map((s) => s.id)).toEqual(['tier2-pvresize']);
+    // An observable step that ran stays: grow() then reports it as not taking effect.
+    expect(withoutRanUnobservable([zero, pv], [ran(pv)]).map((s) => s.id)).toEqual(['drbd-zero-new-area', 'tier2-pvresize']);
+  });
+
+  it('a step gets at least its bytes at 16 MiB/s, never less than configured, never past what a timer holds', () => {
+    const writing = (bytes: bigint): GrowthStep => ({ ...step('drbd-zero-new-area', 'drbd', 'a'), writesBytes: bytes });
+    expect(stepTimeoutMs(step('tier2-pvresize', 2, 'a'), 300_000)).toBe(300_000);
+    expect(stepTimeoutMs(writing(1n << 20n), 300_000)).toBe(300_000);
+    expect(stepTimeoutMs(writing(16n << 30n), 300_000)).toBe(1_024_000);
+    expect(stepTimeoutMs(writing(1n << 50n), 300_000)).toBe(2 ** 31 - 1);
+  });
+});
+
+describe('a zeroing still running holds back the pvresize that makes its area part of the PV', () => {
+  it('pvresize waits for none on the zeroing node; the pattern matches the command, through sudo too, and not another device or the shell running pgrep', () => {
+    const plan = planGrowth(recorded('state-before.json'), { kind: 'guest-disk', sizeBytes: 256n * MiB });
+    const zero = plan.steps.find((s) => s.id === 'drbd-zero-new-area')!;
+    const pv = plan.steps.find((s) => s.id === 'tier2-pvresize')!;
+    expect(pv.waitsUntilNone).toEqual({ node: zero.node, processPattern: zeroingPattern('/dev/drbd0') });
+    const matches = (cmdline: string) => new RegExp(pv.waitsUntilNone!.processPattern).test(cmdline);
+    expect(matches(zero.argv.join(' '))).toBe(true);
+    expect(matches(`sudo -n -- env LC_ALL=C ${zero.argv.join(' ')}`)).toBe(true);
+    expect(matches(zero.argv.join(' ').replace('/dev/drbd0', '/dev/drbd01'))).toBe(false);
+    expect(matches(`sh -c pgrep -f -a -- '${pv.waitsUntilNone!.processPattern}'`)).toBe(false);
+    expect(planGrowth(recorded('state-before.json'), { kind: 'guest-disk', sizeBytes: 256n * MiB }, { skipResync: true }).steps.find((s) => s.id === 'tier2-pvresize')!.waitsUntilNone).toBeUndefined();
+  });
+});
+
+describe('a step command that failed because another grow made the change first', () => {
+  const state = recorded('state-before.json');
+  const previous = { state, sync: [] } as unknown as GrowthReading;
+  // The read after the failure; each step's own check says whether it shows the effect.
+  const reader = { refreshAfter: async () => previous } as unknown as GrowthStateReader;
+  const failed = new CommandError('lvextend: exited with 5: New size (177 extents) matches existing size (177 extents).', { argv: ['lvextend'], exitCode: 5, stderr: '', node: 'node1' });
+
+  it('counts as done when a read right after shows its effect', async () => {
+    const step = { ...planGrowth(state, { kind: 'guest-disk', sizeBytes: 256n * MiB }).steps[0]!, check: () => true };
+    await expect(alreadyDoneElsewhere(reader, step, previous, failed)).resolves.toMatchObject({ exitCode: 0, stderr: expect.stringMatching(/already shows the step done/) });
+  });
+
+  it('fails as it did when the state does not show it, when the step cannot be read back, or when the error is not the command\'s', async () => {
+    const step = planGrowth(state, { kind: 'guest-disk', sizeBytes: 256n * MiB }).steps[0]!;
+    await expect(alreadyDoneElsewhere(reader, { ...step, check: () => false }, previous, failed)).rejects.toBe(failed);
+    await expect(alreadyDoneElsewhere(reader, { ...step, check: () => true, unobservable: true }, previous, failed)).rejects.toBe(failed);
+    const timeout = new Error('timed out');
+    await expect(alreadyDoneElsewhere(reader, { ...step, check: () => true }, previous, timeout)).rejects.toBe(timeout);
   });
 });

@@ -35,7 +35,7 @@ function baseState(): GrowthState {
       })),
     },
     tier2: {
-      vg: { name: 'vg_shared', extentBytes: 4n * MiB, peStartBytes: 1n * MiB, sizeBytes: 124n * MiB, freeBytes: 0n },
+      vg: { name: 'vg_shared', extentBytes: 4n * MiB, peStartBytes: 1n * MiB, pvSizeBytes: 124n * MiB, sizeBytes: 124n * MiB, freeBytes: 0n },
       lv: {
         name: 'guest1',
         sizeBytes: 124n * MiB,
@@ -166,17 +166,20 @@ describe('planGrowth: targets beyond DRBD\'s 1 PiB', () => {
 describe('planGrowth: guest disk 128 MiB → 256 MiB', () => {
   it('orders tier 1 on every node, drbd resize, pvresize, lvextend, with absolute sizes', () => {
     const plan = planGrowth(baseState(), { kind: 'guest-disk', sizeBytes: 256n * MiB });
-    expect(ids(plan.steps)).toEqual(['tier1-lvextend@a', 'tier1-lvextend@b', 'drbd-resize', 'tier2-pvresize', 'tier2-lvextend']);
+    expect(ids(plan.steps)).toEqual(['tier1-lvextend@a', 'tier1-lvextend@b', 'drbd-resize', 'drbd-zero-new-area', 'tier2-pvresize', 'tier2-lvextend']);
     // VG needs 256 MiB, PV 257 MiB (pe_start), backing 257 MiB + 48 KiB meta data → 260 MiB.
     expect(plan.steps[0]!.argv).toEqual(['lvextend', '-L', `${260n * MiB}b`, 'vg_host/r0_disk']);
     expect(plan.steps[1]!.argv).toEqual(plan.steps[0]!.argv);
     expect(plan.steps[1]!.node).toBe('b');
-    expect(plan.steps[2]!.argv).toEqual(['drbdadm', 'resize', 'r0']);
-    expect(plan.steps[3]!.argv).toEqual(['pvresize', '/dev/drbd0']);
-    expect(plan.steps[4]!.argv).toEqual(['lvextend', '-L', `${256n * MiB}b`, 'vg_shared/guest1']);
+    // Both nodes stay UpToDate: no resync of the new area, which is zeroed through DRBD from the PV's last extent on.
+    expect(plan.steps[2]!.argv).toEqual(['drbdadm', '--', '--assume-clean', 'resize', 'r0']);
+    const drbdAfter = 260n * MiB - 48n * KiB;
+    expect(plan.steps[3]!.argv).toEqual(['fallocate', '--zero-range', '--offset', `${125n * MiB}`, '--length', `${drbdAfter - 125n * MiB}`, '/dev/drbd0']);
+    expect(plan.steps[4]!.argv).toEqual(['pvresize', '/dev/drbd0']);
+    expect(plan.steps[5]!.argv).toEqual(['lvextend', '-L', `${256n * MiB}b`, 'vg_shared/guest1']);
     expect(plan.sizes.drbdBytes).toBe(260n * MiB - 48n * KiB);
     expect(plan.sizes.tier2VgBytes).toBe(256n * MiB);
-    expect(plan.steps.map((s) => s.tier)).toEqual([1, 1, 'drbd', 2, 2]);
+    expect(plan.steps.map((s) => s.tier)).toEqual([1, 1, 'drbd', 'drbd', 2, 2]);
     for (const s of plan.steps) expect(s.precondition.length).toBeGreaterThan(0);
   });
 
@@ -208,11 +211,11 @@ describe('planGrowth: guest disk 128 MiB → 256 MiB', () => {
     s.tier1[0]!.lv.sizeBytes = 260n * MiB;
     s.tier1[0]!.vg.freeBytes -= 132n * MiB;
     const plan = planGrowth(s, { kind: 'guest-disk', sizeBytes: 256n * MiB });
-    expect(ids(plan.steps)).toEqual(['tier1-lvextend@b', 'drbd-resize', 'tier2-pvresize', 'tier2-lvextend']);
+    expect(ids(plan.steps)).toEqual(['tier1-lvextend@b', 'drbd-resize', 'drbd-zero-new-area', 'tier2-pvresize', 'tier2-lvextend']);
     expect(plan.steps[0]!.argv[2]).toBe(`${260n * MiB}b`);
   });
 
-  it('resumes after drbd resize even while the new area resyncs', () => {
+  it('resumes after the drbd resize (even with a resync running): the new area is zeroed again, then the PV grows', () => {
     const s = baseState();
     for (const n of s.tier1) n.lv.sizeBytes = 260n * MiB;
     s.drbd.sizeBytes = 260n * MiB - 48n * KiB;
@@ -220,7 +223,7 @@ describe('planGrowth: guest disk 128 MiB → 256 MiB', () => {
     s.drbd.nodes[1]!.replicationState = 'SyncTarget';
     s.drbd.nodes[1]!.diskState = 'Inconsistent';
     const plan = planGrowth(s, { kind: 'guest-disk', sizeBytes: 256n * MiB });
-    expect(ids(plan.steps)).toEqual(['tier2-pvresize', 'tier2-lvextend']);
+    expect(ids(plan.steps)).toEqual(['drbd-zero-new-area', 'tier2-pvresize', 'tier2-lvextend']);
   });
 
   it('plans nothing when every tier is already grown', () => {
@@ -318,7 +321,7 @@ describe('planGrowth: guest', () => {
 describe('planGrowth: DRBD target', () => {
   it('grows tier 1, DRBD and the PV of the VG on top (no LV)', () => {
     const plan = planGrowth(baseState(), { kind: 'drbd', sizeBytes: 512n * MiB });
-    expect(ids(plan.steps)).toEqual(['tier1-lvextend@a', 'tier1-lvextend@b', 'drbd-resize', 'tier2-pvresize']);
+    expect(ids(plan.steps)).toEqual(['tier1-lvextend@a', 'tier1-lvextend@b', 'drbd-resize', 'drbd-zero-new-area', 'tier2-pvresize']);
     // 512 MiB + 56 KiB meta data (5 bitmap blocks) → 516 MiB.
     expect(plan.sizes.tier1LvBytes).toBe(516n * MiB);
     // 516 MiB - 56 KiB usable, 1 MiB pe_start, whole 4 MiB extents → 512 MiB.
@@ -338,7 +341,7 @@ describe('planGrowth: DRBD target', () => {
     const s = baseState();
     for (const n of s.tier1) n.lv.sizeBytes = 516n * MiB;
     s.drbd.sizeBytes = 516n * MiB - 56n * KiB;
-    expect(ids(planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB }).steps)).toEqual(['tier2-pvresize']);
+    expect(ids(planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB }).steps)).toEqual(['drbd-zero-new-area', 'tier2-pvresize']);
     s.tier2!.vg.sizeBytes = 512n * MiB;
     expect(planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB }).steps).toEqual([]);
   });
@@ -440,5 +443,68 @@ describe('planGrowth: a node that cannot be reached', () => {
     const e = refusal(() => planGrowth(s, { kind: 'guest-disk', sizeBytes: 256n * MiB }));
     expect(e.rule).toBe('peers-uptodate');
     expect(e.message).toContain('b: unreachable (b: lab node is not running)');
+  });
+});
+
+describe('planGrowth: the new area of DRBD under a tier-2 PV is zeroed, not resynced', () => {
+  const zeroSteps = (steps: GrowthStep[]) => steps.filter((s) => s.id.startsWith('drbd-zero-new-area'));
+  const rangeOf = (s: GrowthStep) => ({ offset: BigInt(s.argv[3]!), length: BigInt(s.argv[5]!) });
+  const roomy = () => {
+    const s = baseState();
+    for (const t of s.tier1) t.vg.freeBytes = t.vg.sizeBytes = 4n << 40n;
+    return s;
+  };
+
+  it('starts at the end of the last extent (pe_start + pv_size), not at pv_size, and ends at the new DRBD size', () => {
+    const plan = planGrowth(baseState(), { kind: 'drbd', sizeBytes: 512n * MiB });
+    const [zero] = zeroSteps(plan.steps);
+    // pv_size (124 MiB) counts extents only; zeroing from there would wipe the last 1 MiB of data.
+    expect(rangeOf(zero!)).toEqual({ offset: 125n * MiB, length: plan.sizes.drbdBytes! - 125n * MiB });
+    expect(zero).toMatchObject({ node: 'a', unobservable: true, writesBytes: plan.sizes.drbdBytes! - 125n * MiB });
+  });
+
+  it('splits a large growth into at most 32 contiguous 1 MiB-aligned steps that cover the new area exactly', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 64n * 1024n }), (addMiB) => {
+        const plan = planGrowth(roomy(), { kind: 'drbd', sizeBytes: 131032n * KiB + addMiB * MiB });
+        const zeros = zeroSteps(plan.steps);
+        expect(zeros.length).toBeGreaterThanOrEqual(1);
+        expect(zeros.length).toBeLessThanOrEqual(32);
+        let at = 125n * MiB;
+        for (const z of zeros) {
+          const { offset, length } = rangeOf(z);
+          expect(offset).toBe(at);
+          expect(length).toBeGreaterThan(0n);
+          expect((offset - 125n * MiB) % MiB).toBe(0n);
+          at += length;
+        }
+        expect(at).toBe(plan.sizes.drbdBytes);
+        expect(new Set(zeros.map((z) => z.id)).size).toBe(zeros.length);
+      }),
+      { numRuns: 200 },
+    );
+    const huge = zeroSteps(planGrowth(roomy(), { kind: 'drbd', sizeBytes: 1n << 40n }).steps);
+    expect(huge).toHaveLength(32);
+    expect(huge.map((z) => z.id).slice(0, 2)).toEqual(['drbd-zero-new-area#1', 'drbd-zero-new-area#2']);
+  });
+
+  it('skipResync: assume-clean and no zeroing; without a tier-2 PV: a plain resize that DRBD resyncs', () => {
+    const skip = planGrowth(baseState(), { kind: 'drbd', sizeBytes: 512n * MiB }, { skipResync: true });
+    expect(zeroSteps(skip.steps)).toEqual([]);
+    expect(skip.steps.find((s) => s.id === 'drbd-resize')!.argv).toEqual(['drbdadm', '--', '--assume-clean', 'resize', 'r0']);
+    const s = baseState();
+    delete s.tier2;
+    const bare = planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB });
+    expect(zeroSteps(bare.steps)).toEqual([]);
+    expect(bare.steps.find((x) => x.id === 'drbd-resize')!.argv).toEqual(['drbdadm', 'resize', 'r0']);
+  });
+
+  it('a zero step counts as done once DRBD has its new size (its zeroes cannot be read back)', () => {
+    const plan = planGrowth(baseState(), { kind: 'drbd', sizeBytes: 512n * MiB });
+    const [zero] = zeroSteps(plan.steps);
+    const after = baseState();
+    expect(zero!.check(after)).toBe(false);
+    after.drbd.sizeBytes = plan.sizes.drbdBytes!;
+    expect(zero!.check(after)).toBe(true);
   });
 });

@@ -34,10 +34,12 @@ describe('planGrowth on recorded lab states', () => {
     expect(state.drbd.sizeBytes).toBe(drbdUsableBytes(400n * MiB));
 
     const plan = planGrowth(state, { kind: 'guest-disk', sizeBytes: 256n * MiB });
+    const pvEnd = state.tier2!.vg.peStartBytes + state.tier2!.vg.pvSizeBytes;
     expect(plan.steps.map((s) => `${s.node} ${s.argv.join(' ')}`)).toEqual([
       `node1 lvextend -L ${plan.sizes.tier1LvBytes}b vg_lab/r0_disk`,
       `node2 lvextend -L ${plan.sizes.tier1LvBytes}b vg_lab/r0_disk`,
-      'node1 drbdadm resize r0',
+      'node1 drbdadm -- --assume-clean resize r0',
+      `node1 fallocate --zero-range --offset ${pvEnd} --length ${drbdUsableBytes(plan.sizes.tier1LvBytes!) - pvEnd} /dev/drbd0`,
       'node1 pvresize /dev/drbd0',
       `node1 lvextend --lockopt skiplv -L ${256n * MiB}b vgshared/vm1`,
       'node2 lvchange --refresh vgshared/vm1',
@@ -78,7 +80,7 @@ describe('planGrowth on recorded lab states', () => {
     const node1 = state.tier1.find((t) => t.node === 'node1')!;
     expect(plan.steps[0]).toMatchObject({ id: 'tier1-lvextend@node2', argv: ['lvextend', '-L', `${node1.lv.sizeBytes}b`, 'vg_lab/r0_disk'] });
     expect(plan.steps.map((s) => s.id)).not.toContain('tier1-lvextend@node1');
-    expect(plan.steps).toHaveLength(9);
+    expect(plan.steps).toHaveLength(10);
   });
 });
 
