@@ -137,6 +137,7 @@ export function planGrowth(state: GrowthState, target: GrowthTarget, options: Pl
         check: (s) => (s.tier1.find((x) => x.node === node)?.lv.sizeBytes ?? 0n) >= backing,
       });
     }
+    refuseDualPrimaryResync(state, t2 !== undefined || options.skipResync === true);
     const resizeNode = (state.drbd.nodes.find((n) => n.role === 'Primary') ?? state.drbd.nodes[0])?.node ?? state.tier1[0]!.node;
     const need = requiredDrbd;
     steps.push({
@@ -323,6 +324,21 @@ function zeroNewAreaSteps(state: GrowthState, node: string, from: bigint, to: bi
     });
   }
   return steps;
+}
+
+/**
+ * A plain resize with two Primaries: DRBD picks the sync source of the new area by its
+ * tie-breaker, so the node serving I/O may become an Inconsistent SyncTarget, and a link cut in
+ * that window fences nobody (docs/growth.md). With a tier-2 PV the new area is zeroed instead.
+ */
+function refuseDualPrimaryResync(state: GrowthState, noResync: boolean): void {
+  const primaries = state.drbd.nodes.filter((n) => n.role === 'Primary').map((n) => n.node);
+  if (noResync || primaries.length < 2) return;
+  throw new SafetyError(
+    'dual-primary-resync',
+    `DRBD ${state.drbd.resource} is Primary on ${primaries.join(' and ')} and has no tier-2 PV on it, so its new area would be resynced: with two Primaries DRBD picks the sync source by its tie-breaker, the node serving I/O may become an Inconsistent SyncTarget, and a link cut then fences nobody`,
+    'demote all but the node serving I/O for the resize (the Primary is then the sync source), or, when the new backing space reads the same on every node, grow with skipResync (--skip-resync)',
+  );
 }
 
 function checkDrbdHealthy(state: GrowthState): void {

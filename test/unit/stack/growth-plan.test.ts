@@ -332,6 +332,7 @@ describe('planGrowth: DRBD target', () => {
   it('grows tier 1 and DRBD only when no VG sits on the device', () => {
     const s = baseState();
     delete s.tier2;
+    s.drbd.nodes[1]!.role = 'Secondary';
     const plan = planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB });
     expect(ids(plan.steps)).toEqual(['tier1-lvextend@a', 'tier1-lvextend@b', 'drbd-resize']);
     expect(() => planGrowth(s, { kind: 'guest-disk', sizeBytes: 512n * MiB })).toThrow(/needs the tier-2 VG and LV/);
@@ -494,6 +495,7 @@ describe('planGrowth: the new area of DRBD under a tier-2 PV is zeroed, not resy
     expect(skip.steps.find((s) => s.id === 'drbd-resize')!.argv).toEqual(['drbdadm', '--', '--assume-clean', 'resize', 'r0']);
     const s = baseState();
     delete s.tier2;
+    s.drbd.nodes[1]!.role = 'Secondary';
     const bare = planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB });
     expect(zeroSteps(bare.steps)).toEqual([]);
     expect(bare.steps.find((x) => x.id === 'drbd-resize')!.argv).toEqual(['drbdadm', 'resize', 'r0']);
@@ -506,5 +508,28 @@ describe('planGrowth: the new area of DRBD under a tier-2 PV is zeroed, not resy
     expect(zero!.check(after)).toBe(false);
     after.drbd.sizeBytes = plan.sizes.drbdBytes!;
     expect(zero!.check(after)).toBe(true);
+  });
+});
+
+describe('planGrowth: a resync of the new area with two Primaries is refused', () => {
+  it('without a tier-2 PV, both nodes Primary: SafetyError dual-primary-resync naming both, unless skipResync', () => {
+    const s = baseState();
+    delete s.tier2;
+    expect(() => planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB })).toThrow(SafetyError);
+    try {
+      planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB });
+    } catch (e) {
+      expect((e as SafetyError).rule).toBe('dual-primary-resync');
+      expect((e as Error).message).toMatch(/Primary on a and b/);
+    }
+    expect(ids(planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB }, { skipResync: true }).steps)).toContain('drbd-resize');
+    // Nothing left to resize: nothing to refuse.
+    for (const n of s.tier1) n.lv.sizeBytes = 516n * MiB;
+    s.drbd.sizeBytes = 516n * MiB - 56n * KiB;
+    expect(planGrowth(s, { kind: 'drbd', sizeBytes: 512n * MiB }).steps).toEqual([]);
+  });
+
+  it('with a tier-2 PV the new area is zeroed, so two Primaries are fine', () => {
+    expect(ids(planGrowth(baseState(), { kind: 'drbd', sizeBytes: 512n * MiB }).steps)).toContain('drbd-zero-new-area');
   });
 });
