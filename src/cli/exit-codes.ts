@@ -28,6 +28,8 @@ const BY_ERROR_CODE: Record<string, ExitCode> = {
   E_COMMAND: EXIT.commandFailed,
   E_ACTION: EXIT.commandFailed,
   E_DAEMON: EXIT.commandFailed,
+  // crm_mon missing or not connected on the node asked: its command failed there.
+  E_PACEMAKER_UNAVAILABLE: EXIT.commandFailed,
   E_DRBD_UNAVAILABLE: EXIT.drbdUnavailable,
   E_NO_DRBD_FAMILY: EXIT.drbdUnavailable,
   E_RESOURCE_STATE: EXIT.wrongState,

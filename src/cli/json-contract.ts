@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import {
   deviceReportSchema,
+  pacemakerViewSchema,
   statusReportSchema,
   toStatusReport,
   type Action,
@@ -316,3 +317,10 @@ export const clusterSetupJsonSchema = z.object({
 });
 
 export type ClusterSetupJson = z.infer<typeof clusterSetupJsonSchema>;
+
+// ---------------------------------------------------------------- pacemaker status
+
+/** `hastor pacemaker status --json`: the library's PacemakerView (docs/pacemaker.md). */
+export const pacemakerStatusJsonSchema = pacemakerViewSchema;
+
+export type PacemakerStatusJson = z.infer<typeof pacemakerStatusJsonSchema>;

@@ -10,6 +10,7 @@ import { exporterCommand } from './commands/exporter.js';
 import { growCommand } from './commands/grow.js';
 import { labCommand } from './commands/lab.js';
 import { lvmCommand } from './commands/lvm.js';
+import { pacemakerCommand } from './commands/pacemaker.js';
 import { resourceCommand } from './commands/resource.js';
 import { statusCommand } from './commands/status.js';
 import { watchCommand } from './commands/watch.js';
@@ -83,6 +84,7 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     resourceCommand(context),
     dualPrimaryCommand(context),
     lvmCommand(context),
+    pacemakerCommand(context),
     growCommand(context),
     doctorCommand(context),
     exporterCommand(context),

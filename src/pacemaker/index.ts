@@ -1,0 +1,52 @@
+/** The Pacemaker layer's public names (re-exported by src/index.ts). */
+export {
+  parseCrmMon,
+  crmMonPrimitives,
+  PacemakerUnavailableError,
+  type CrmMonStatus,
+  type CrmMonSummary,
+  type CrmMonDc,
+  type CrmMonClusterOptions,
+  type CrmMonNode,
+  type CrmMonResource,
+  type CrmMonPrimitive,
+  type CrmMonGroup,
+  type CrmMonClone,
+  type CrmMonBundle,
+  type CrmMonFailure,
+  type CrmMonBan,
+  type FenceEvent,
+} from './crm-mon.js';
+export {
+  parseCib,
+  cibPrimitives,
+  type Cib,
+  type CibNode,
+  type CibNodeState,
+  type CibResource,
+  type CibPrimitive,
+  type CibGroup,
+  type CibClone,
+  type CibBundle,
+  type CibOperation,
+  type CibConstraint,
+  type CibLocation,
+  type CibColocation,
+  type CibOrder,
+  type CibTicket,
+  type CibRule,
+  type CibExpression,
+  type DrbdFenceConstraint,
+} from './cib.js';
+export { PACEMAKER_ROLES, normalizeRole, type PacemakerRole } from './roles.js';
+export {
+  buildPacemakerView,
+  pacemakerViewSchema,
+  drbdResourcesManagedByPacemaker,
+  pacemakerManages,
+  DRBD_AGENT,
+  type PacemakerView,
+  type PacemakerViewNode,
+  type DrbdCloneView,
+} from './view.js';
+export { readPacemakerView, readCrmMon, readCib, type ReadPacemakerOptions } from './read-cluster.js';

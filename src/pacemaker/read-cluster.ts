@@ -1,0 +1,79 @@
+/**
+ * Reads the live cluster through an Executor: `crm_mon -1 --output-as=xml`
+ * (one shot; Pacemaker 2.1.5 also needs no --inactive for the full resource
+ * list in XML) and `cibadmin -Q`, then builds the view. No crm_mon on the node
+ * (ENOENT), or crm_mon's exit code 102 / its `<status code="102" message="Not
+ * connected">`: a PacemakerUnavailableError saying so.
+ */
+import { CommandError } from '../errors.js';
+import type { Executor } from '../sys/executor.js';
+import { parseCib, type Cib } from './cib.js';
+import { parseCrmMon, PacemakerUnavailableError, type CrmMonStatus } from './crm-mon.js';
+import { buildPacemakerView, type PacemakerView } from './view.js';
+
+export const CRM_MON_ARGV = ['crm_mon', '-1', '--output-as=xml'] as const;
+export const CIBADMIN_ARGV = ['cibadmin', '-Q'] as const;
+/** crm_mon's exit code when it cannot connect (CRM_EX_NOT_CONNECTED). */
+const NOT_CONNECTED = 102;
+const TIMEOUT_MS = 30_000;
+
+function notFound(error: unknown): boolean {
+  if (!(error instanceof CommandError) || error.exitCode !== null) return false;
+  const cause = error.cause as { code?: string } | undefined;
+  return cause?.code === 'ENOENT' || /ENOENT|not found/i.test(error.message) || error.exitCode === 127;
+}
+
+export interface ReadPacemakerOptions {
+  /** Also read the CIB (default true): DRBD resource names, promoted-max, constraints. */
+  cib?: boolean;
+  timeoutMs?: number;
+}
+
+/** crm_mon's status on the executor's node. */
+export async function readCrmMon(executor: Executor, options: { timeoutMs?: number } = {}): Promise<CrmMonStatus> {
+  let stdout: string;
+  let exitCode: number;
+  try {
+    const result = await executor.run(CRM_MON_ARGV, { root: true, timeoutMs: options.timeoutMs ?? TIMEOUT_MS, okExitCodes: [0, NOT_CONNECTED] });
+    stdout = result.stdout;
+    exitCode = result.exitCode;
+  } catch (error) {
+    if (notFound(error) || (error instanceof CommandError && error.exitCode === 127)) {
+      throw new PacemakerUnavailableError(`${executor.node}: crm_mon not found: Pacemaker is not installed on this node (package pacemaker-cli-utils)`, { node: executor.node, cause: error });
+    }
+    throw error;
+  }
+  if (exitCode === NOT_CONNECTED) {
+    let detail = '';
+    try {
+      parseCrmMon(stdout);
+    } catch (error) {
+      if (error instanceof PacemakerUnavailableError) detail = ` (${error.message.replace(/; is Pacemaker running on this node\?$/, '')})`;
+    }
+    throw new PacemakerUnavailableError(`${executor.node}: Pacemaker is not running on this node: crm_mon cannot connect to the cluster${detail}; start it (systemctl start pacemaker) or ask a node where it runs`, { node: executor.node, crmMonCode: NOT_CONNECTED });
+  }
+  try {
+    return parseCrmMon(stdout);
+  } catch (error) {
+    if (error instanceof PacemakerUnavailableError) throw new PacemakerUnavailableError(`${executor.node}: ${error.message}`, { node: executor.node, crmMonCode: error.crmMonCode, cause: error });
+    throw error;
+  }
+}
+
+/** The CIB (`cibadmin -Q`) on the executor's node. */
+export async function readCib(executor: Executor, options: { timeoutMs?: number } = {}): Promise<Cib> {
+  try {
+    const result = await executor.run(CIBADMIN_ARGV, { root: true, timeoutMs: options.timeoutMs ?? TIMEOUT_MS });
+    return parseCib(result.stdout);
+  } catch (error) {
+    if (notFound(error)) throw new PacemakerUnavailableError(`${executor.node}: cibadmin not found: Pacemaker is not installed on this node`, { node: executor.node, cause: error });
+    throw error;
+  }
+}
+
+/** crm_mon (then the CIB) on the executor's node, as the stack's view. */
+export async function readPacemakerView(executor: Executor, options: ReadPacemakerOptions = {}): Promise<PacemakerView> {
+  const crmMon = await readCrmMon(executor, options);
+  const cib = options.cib === false ? null : await readCib(executor, options);
+  return buildPacemakerView({ crmMon, cib });
+}
