@@ -50,3 +50,18 @@ export {
   type DrbdCloneView,
 } from './view.js';
 export { readPacemakerView, readCrmMon, readCib, type ReadPacemakerOptions } from './read-cluster.js';
+export {
+  pacemakerIdSchema,
+  setMetaArgv,
+  deleteMetaArgv,
+  movePromotedArgv,
+  banPromotedArgv,
+  banArgv,
+  clearArgv,
+  resourceMaintenanceArgv,
+  clusterMaintenanceArgv,
+  commandLine,
+  unsettledReasons,
+  PROMOTED_MAX,
+  SAVED_PROMOTED_MAX,
+} from './operations.js';

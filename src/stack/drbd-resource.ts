@@ -55,6 +55,7 @@ import {
   type CreateMdDecision,
 } from './runtime-safety.js';
 import type { UpperLayerCheck } from './upper-layer.js';
+import { assertNotBehindClusterManager, pacemakerCheck, type ClusterManagerCheck, type PacemakerHold } from './cluster-manager.js';
 
 export interface LifecycleTimeouts {
   /** Until every node is Connected after up/connect/create. Default 60 s. */
@@ -75,6 +76,13 @@ export interface DrbdResourceOptions {
   timeouts?: Partial<LifecycleTimeouts>;
   /** Where `.res` files live. Default /etc/drbd.d. */
   configDir?: string;
+  /**
+   * Asks the cluster manager before changing a role or the lifecycle, and
+   * refuses what it would do behind Pacemaker's back. Default: Pacemaker,
+   * read on the resource's nodes (nothing is refused where it does not run);
+   * null turns the check off for a caller that is the cluster manager's agent.
+   */
+  clusterManager?: ClusterManagerCheck | null;
 }
 
 export interface OperationOptions {
@@ -232,6 +240,15 @@ export class DrbdResource {
       intervalMs: this.options.pollIntervalMs ?? 250,
       describe: (states) => Object.entries(states).map(([n, s]) => `${n}: ${describeState(s)}`).join('; '),
     });
+  }
+
+  /** Refuses `operation` on `nodes` while Pacemaker manages this resource and acts on it there. */
+  private async assertClusterManagerAllows(operation: string, nodes: readonly string[]): Promise<PacemakerHold | null> {
+    const check = this.options.clusterManager === undefined ? pacemakerCheck() : this.options.clusterManager;
+    if (check === null) return null;
+    const hold = await check.hold(this.cluster, this.name, this.nodeNames);
+    assertNotBehindClusterManager(hold, this.name, operation, nodes);
+    return hold;
   }
 
   private result(operation: string, dryRun: boolean, actions: Action[], state: States): OperationResult {
@@ -425,6 +442,7 @@ export class DrbdResource {
     const missing = down.filter((n) => configs.get(n) === null);
     if (missing.length > 0) throw new ResourceStateError(this.name, `${this.configPath} does not exist on ${missing.join(', ')}: create the resource first`);
     const plan: Action[] = down.map((n) => ({ node: n, argv: drbdadm('up', this.name), reason: 'the resource is not up' }));
+    if (plan.length > 0) await this.assertClusterManagerAllows('up', [...new Set(plan.map((a) => a.node))]);
     if (dryRun) return this.result('up', true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, 'up', plan, done);
@@ -455,6 +473,7 @@ export class DrbdResource {
       argv: drbdadm('down', this.name),
       reason: primaries.includes(n) ? 'up as Primary, not in use: down demotes, disconnects and detaches' : 'the resource is up',
     }));
+    if (plan.length > 0) await this.assertClusterManagerAllows('down', [...new Set(plan.map((a) => a.node))]);
     if (dryRun) return this.result('down', true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, 'down', plan, done);
@@ -504,6 +523,7 @@ export class DrbdResource {
     const notUp = nodes.filter((n) => states[n] === null);
     if (notUp.length > 0) throw new ResourceStateError(this.name, `${this.name} is not up on ${notUp.join(', ')}: run up first`);
     const plan: Action[] = nodes.filter((n) => isStandAlone(states[n])).map((n) => ({ node: n, argv: drbdadm('connect', this.name), reason: 'StandAlone' }));
+    if (plan.length > 0) await this.assertClusterManagerAllows('connect', [...new Set(plan.map((a) => a.node))]);
     if (dryRun) return this.result('connect', true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, 'connect', plan, done);
@@ -524,6 +544,7 @@ export class DrbdResource {
     const plan: Action[] = nodes
       .filter((n) => states[n] !== null && !isStandAlone(states[n]))
       .map((n) => ({ node: n, argv: drbdadm('disconnect', this.name), reason: `${describeState(states[n])}` }));
+    if (plan.length > 0) await this.assertClusterManagerAllows('disconnect', [...new Set(plan.map((a) => a.node))]);
     if (dryRun) return this.result('disconnect', true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, 'disconnect', plan, done);
@@ -559,6 +580,7 @@ export class DrbdResource {
         reason: force ? `${node} has no UpToDate data; force makes it the good copy` : hasUpToDateData(status) ? `${node} is Secondary with UpToDate data` : `${node} is Secondary; promote-without-uptodate overridden`,
       },
     ];
+    if (plan.length > 0) await this.assertClusterManagerAllows('promote', [...new Set(plan.map((a) => a.node))]);
     if (dryRun) return this.result('promote', true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, 'promote', plan, done);
@@ -574,6 +596,7 @@ export class DrbdResource {
     if (!isPrimary(states[node])) return this.result('demote', dryRun, [], states);
     await this.assertNodeNotInUse(node, 'demote');
     const plan: Action[] = [{ node, argv: drbdadm('secondary', this.name), reason: `${node} is Primary and not in use` }];
+    if (plan.length > 0) await this.assertClusterManagerAllows('demote', [...new Set(plan.map((a) => a.node))]);
     if (dryRun) return this.result('demote', true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, 'demote', plan, done);
@@ -656,6 +679,7 @@ export class DrbdResource {
     const promote: Action[] = isPrimary(states[target])
       ? []
       : [{ node: target, argv: drbdadmPrimary(this.name), reason: `second Primary for the window (${first[0]} stays Primary)` }];
+    await this.assertClusterManagerAllows('begin a dual-primary window on', names);
     if (dryRun) return this.result(operation, true, [...open, ...promote], states);
 
     const done: Action[] = [];
@@ -690,6 +714,7 @@ export class DrbdResource {
     for (const n of others) await this.assertNodeNotInUse(n, 'demote');
     const demotes: Action[] = others.map((n) => ({ node: n, argv: drbdadm('secondary', this.name), reason: `end of the dual-primary window; ${keep} stays Primary` }));
     const permanent = this.definition.net.allowTwoPrimaries === true;
+    if (demotes.length > 0) await this.assertClusterManagerAllows('end the dual-primary window of', others);
     if (dryRun) {
       const close = permanent ? [] : await this.twoPrimariesPlan(false, names, 'close the dual-primary window');
       return this.result(operation, true, [...demotes, ...close], states);
@@ -816,6 +841,7 @@ export class DrbdResource {
       if (config !== null && !options.keepConfig) cleanup.push({ node: n, argv: ['rm', '-f', '--', this.configPath], reason: 'remove the configuration' });
     }
     const plan = [...downs, ...cleanup];
+    if (plan.length > 0) await this.assertClusterManagerAllows(operation, names);
     if (dryRun) return this.result(operation, true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, operation, plan, done);

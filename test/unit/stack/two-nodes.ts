@@ -14,6 +14,9 @@ export const WIPEFS = 'wipefs --no-act --output TYPE --noheadings /dev/vg_lab/r0
 export const CONFIG = '/etc/drbd.d/r0.res';
 export const FD_SCAN = ['find', '/proc', '-mindepth', '3', '-maxdepth', '3', '-path', '/proc/[0-9]*/fd/*', '(', '-lname', '/dev/drbd0', ')', '-print'];
 export const OK: Reply = { stdout: '', stderr: '', exitCode: 0 };
+export const CRM_MON = 'crm_mon -1 --output-as=xml';
+/** A node without Pacemaker: the shell's "not found". */
+export const NO_PACEMAKER: Reply = { stdout: '', stderr: 'sh: 1: crm_mon: not found\n', exitCode: 127 };
 
 /** r0 as the lab ran it (captures were taken with this configuration). */
 export const R0: ResourceDefinitionInput = {
@@ -60,7 +63,8 @@ export function twoNodes(): TwoNodes {
       .reply('drbdadm --version', 'version')
       .reply(`cat -- ${CONFIG}`, 'cat-config-missing')
       .reply(EVENTS2, 'events2-absent')
-      .reply(SHOW, 'show-absent');
+      .reply(SHOW, 'show-absent')
+      .reply(CRM_MON, NO_PACEMAKER);
   const node1 = make('node1');
   const node2 = make('node2');
   const cluster = new Cluster([
@@ -72,7 +76,7 @@ export function twoNodes(): TwoNodes {
 
 /** Waits are real but short: replies change at once in these scripts. */
 export function resource(cluster: Cluster, def: ResourceDefinitionInput = R0, options: DrbdResourceOptions = {}): DrbdResource {
-  return new DrbdResource(cluster, def, { pollIntervalMs: 0, timeouts: { connectMs: 500, syncMs: 500, roleMs: 500, verifyMs: 500 }, ...options });
+  return new DrbdResource(cluster, def, { pollIntervalMs: 0, timeouts: { connectMs: 500, syncMs: 500, roleMs: 500, verifyMs: 500 }, clusterManager: null, ...options });
 }
 
 /** Device users of /dev/drbd0 on a node: `mounted`, `open` (a process), or nothing. */

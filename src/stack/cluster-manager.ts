@@ -1,0 +1,143 @@
+/**
+ * Never acting behind the cluster manager's back. Before hastor changes a
+ * DRBD resource's role or lifecycle, it asks Pacemaker whether a promotable
+ * clone of ocf:linbit:drbd manages that resource. If one does, and Pacemaker
+ * has not been told to keep its hands off (maintenance-mode, the clone
+ * unmanaged, or the node in maintenance), the operation is refused with the
+ * Pacemaker command that does the same thing. Nodes without Pacemaker, or
+ * where it is not running, are no obstacle: the first node where it runs
+ * answers for the cluster.
+ */
+import { CommandError, SafetyError } from '../errors.js';
+import {
+  banArgv,
+  banPromotedArgv,
+  buildPacemakerView,
+  clearArgv,
+  commandLine,
+  movePromotedArgv,
+  PacemakerUnavailableError,
+  readCib,
+  readCrmMon,
+  resourceMaintenanceArgv,
+  unsettledReasons,
+  type CrmMonStatus,
+  type DrbdCloneView,
+  type PacemakerView,
+} from '../pacemaker/index.js';
+import type { Cluster } from './cluster.js';
+
+/** What Pacemaker holds of one DRBD resource. */
+export interface PacemakerHold {
+  /** The node Pacemaker was read on. */
+  readOn: string;
+  /** The promotable clone that manages the resource. */
+  clone: DrbdCloneView;
+  /** Pacemaker leaves the resource alone everywhere: cluster maintenance-mode, or the clone unmanaged. */
+  handsOff: boolean;
+  /** Nodes in maintenance: Pacemaker leaves resources there alone. */
+  nodesInMaintenance: string[];
+  /** Why the cluster is not at rest ([] when it is). */
+  unsettled: string[];
+  view: PacemakerView;
+}
+
+/** How an operation learns whether a cluster manager holds a resource. */
+export interface ClusterManagerCheck {
+  hold(cluster: Cluster, resource: string, nodes: readonly string[]): Promise<PacemakerHold | null>;
+}
+
+/** Pacemaker's hold, from a status and a CIB already read; null when no DRBD clone names `resource`. */
+export function pacemakerHoldFrom(readOn: string, crmMon: CrmMonStatus, view: PacemakerView, resource: string): PacemakerHold | null {
+  const clone = view.drbdClones.find((c) => c.drbdResource === resource);
+  if (clone === undefined) return null;
+  return {
+    readOn,
+    clone,
+    handsOff: view.properties.maintenanceMode === true || clone.managed === false,
+    nodesInMaintenance: view.nodes.filter((n) => n.maintenance === true).map((n) => n.name),
+    unsettled: unsettledReasons(crmMon),
+    view,
+  };
+}
+
+/**
+ * Reads Pacemaker on the resource's nodes in turn, the first node where it
+ * runs answering. A node without it, where it is stopped, or that cannot be
+ * reached is skipped: the operation itself reports an unreachable node.
+ */
+export function pacemakerCheck(options: { timeoutMs?: number } = {}): ClusterManagerCheck {
+  return {
+    async hold(cluster, resource, nodes) {
+      for (const name of nodes) {
+        const executor = cluster.node(name).executor;
+        let crmMon: CrmMonStatus;
+        try {
+          crmMon = await readCrmMon(executor, options);
+        } catch (error) {
+          if (error instanceof PacemakerUnavailableError || error instanceof CommandError) continue;
+          throw error;
+        }
+        const cib = await readCib(executor, options);
+        return pacemakerHoldFrom(name, crmMon, buildPacemakerView({ crmMon, cib }), resource);
+      }
+      return null;
+    },
+  };
+}
+
+/** What to run instead of a refused operation: the Pacemaker way first. */
+export function pacemakerWayFor(operation: string, clone: string, node: string | null): string[] {
+  const ways: string[] = [];
+  switch (operation) {
+    case 'promote':
+      if (node !== null) ways.push(`${commandLine(movePromotedArgv(clone, node))} (then ${commandLine(clearArgv(clone))} once it moved)`);
+      break;
+    case 'demote':
+      if (node !== null) ways.push(`${commandLine(banPromotedArgv(clone, node))} (then ${commandLine(clearArgv(clone))} when it may be promoted there again)`);
+      break;
+    case 'down':
+    case 'disconnect':
+      if (node !== null) ways.push(`${commandLine(banArgv(clone, node))} (Pacemaker stops it there; ${commandLine(clearArgv(clone))} lets it start again)`);
+      else ways.push(`crm_resource --resource ${clone} --meta --set-parameter target-role --parameter-value Stopped`);
+      break;
+    case 'up':
+    case 'connect':
+      ways.push(`${commandLine(clearArgv(clone))} and crm_resource --resource ${clone} --meta --delete-parameter target-role (Pacemaker starts it)`);
+      break;
+    case 'delete':
+      ways.push(`remove ${clone} from the cluster configuration first (pcs resource delete ${clone}, or crm configure delete ${clone})`);
+      break;
+    default:
+      break;
+  }
+  ways.push(`or take it out of Pacemaker's hands first: hastor pacemaker maintenance on --resource ${clone} (${commandLine(resourceMaintenanceArgv(clone, true))}), and give it back afterwards with hastor pacemaker maintenance off --resource ${clone}`);
+  return ways;
+}
+
+/**
+ * Refuses `operation` on `nodes` of `resource` while Pacemaker manages it and
+ * acts on it there. Null (no cluster manager holds it) and hands-off pass.
+ */
+export function assertNotBehindClusterManager(hold: PacemakerHold | null, resource: string, operation: string, nodes: readonly string[]): void {
+  if (hold === null || hold.handsOff) return;
+  if (nodes.length > 0 && nodes.every((n) => hold.nodesInMaintenance.includes(n))) return;
+  const node = nodes.length === 1 ? nodes[0]! : null;
+  const ways = pacemakerWayFor(operation, hold.clone.cloneId, node);
+  const where = hold.clone.promotedOn === null ? '' : ` (promoted on ${hold.clone.promotedOn.length === 0 ? 'no node' : hold.clone.promotedOn.join(', ')})`;
+  throw new SafetyError(
+    'pacemaker-managed',
+    `Pacemaker manages ${resource} as ${hold.clone.cloneId}${where}, read on ${hold.readOn}: hastor will not ${operation} it behind the cluster manager's back; use ${ways[0]}`,
+    ways.slice(1).join('; ') || ways[0]!,
+  );
+}
+
+/** Refuses work that needs the cluster at rest (growth) while Pacemaker is electing, fencing, or moving resources. */
+export function assertClusterSettled(hold: PacemakerHold | null, resource: string, operation: string): void {
+  if (hold === null || hold.unsettled.length === 0) return;
+  throw new SafetyError(
+    'pacemaker-in-transition',
+    `Pacemaker is not at rest (read on ${hold.readOn}): ${hold.unsettled.join('; ')}; hastor will not ${operation} ${resource} meanwhile`,
+    'wait until crm_mon shows no pending action and a DC with quorum, then run it again',
+  );
+}
