@@ -65,3 +65,4 @@ export {
   PROMOTED_MAX,
   SAVED_PROMOTED_MAX,
 } from './operations.js';
+export { setPacemakerMaintenance, handsOff, MaintenanceTimeoutError, type MaintenanceRequest, type MaintenanceResult } from './maintenance.js';

@@ -20,6 +20,7 @@ export {
 export { RUNTIME_RULES, checkOverrides, type RuntimeRule } from './runtime-safety.js';
 export { detectDrift, type DriftItem, type DriftKind, type DriftReport, type NodeDriftInfo } from './drift.js';
 export type { UpperLayerCheck, UpperLayerVerdict } from './upper-layer.js';
+export { pacemakerCheck, pacemakerHoldFrom, assertNotBehindClusterManager, assertClusterSettled, pacemakerWayFor, type ClusterManagerCheck, type PacemakerHold } from './cluster-manager.js';
 export { lvmUpperLayerCheck, lvmVerdict, lvmFindingsOn, resourceDevices } from './upper-layer-lvm.js';
 export * from './growth/plan.js';
 export { MAX_GROWTH_BYTES, MAX_GROWTH_LIMIT_TEXT, checkGrowthTarget } from './growth/limits.js';

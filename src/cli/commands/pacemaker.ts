@@ -16,6 +16,7 @@ import {
   type PacemakerView,
 } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { maintenanceCommand } from './pacemaker-maintenance.js';
 import { colorsFor, escapeControls, table, type Colors } from '../format.js';
 
 interface PacemakerStatusOptions {
@@ -130,5 +131,5 @@ Examples:
 
 /** The `pacemaker` command group; subcommands are added here (status now). */
 export function pacemakerCommand(context: CliContext): Command {
-  return new Command('pacemaker').description('the Pacemaker cluster as the stack sees it: status (crm_mon + CIB)').addCommand(statusCommand(context));
+  return new Command('pacemaker').description('the Pacemaker cluster as the stack sees it: status (crm_mon + CIB)').addCommand(statusCommand(context)).addCommand(maintenanceCommand(context));
 }

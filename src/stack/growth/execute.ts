@@ -21,6 +21,7 @@ import type { GrowthTopology } from './topology.js';
 import type { GrowthIncrement, GrowthPlan, GrowthState, GrowthStep, GrowthTarget } from './types.js';
 import { maxOf } from '../../arrays.js';
 import type { RunResult } from '../../sys/local-exec.js';
+import { assertClusterSettled, pacemakerCheck, type ClusterManagerCheck } from '../cluster-manager.js';
 
 export type GrowthProgress =
   | { type: 'plan'; plan: GrowthPlan; dryRun: boolean }
@@ -57,6 +58,11 @@ export interface GrowOptions {
   lvmShell?: boolean;
   /** The runners discovery used (its shells already warm); the caller closes them. */
   lvm?: LvmRunnerPool;
+  /**
+   * Growth runs online under Pacemaker, but not while it is electing, fencing or
+   * moving resources. Default: Pacemaker, read on the resource's nodes; null: no check.
+   */
+  clusterManager?: ClusterManagerCheck | null;
 }
 
 export interface RanStep {
@@ -149,6 +155,7 @@ async function growWith(reader: GrowthStateReader, requested: GrowthTarget | Gro
   const planOptions: PlanGrowthOptions = { skipResync: options.skipResync === true };
 
   if (options.dryRun === true) {
+    await assertClusterManagerAtRest(topology, options);
     const { state } = await reader.read();
     const target = resolveGrowthTarget(requested, state);
     const plan = planGrowth(state, target, planOptions);
@@ -158,6 +165,7 @@ async function growWith(reader: GrowthStateReader, requested: GrowthTarget | Gro
 
   const lock = await takeGrowLock(topology.resource, options);
   try {
+    await assertClusterManagerAtRest(topology, options);
     let reading = await reader.read();
     const target = resolveGrowthTarget(requested, reading.state);
     const plan = planGrowth(reading.state, target, planOptions);
@@ -219,6 +227,13 @@ async function growWith(reader: GrowthStateReader, requested: GrowthTarget | Gro
   } finally {
     lock?.release();
   }
+}
+
+async function assertClusterManagerAtRest(topology: GrowthTopology, options: GrowOptions): Promise<void> {
+  const check = options.clusterManager === undefined ? pacemakerCheck() : options.clusterManager;
+  if (check === null) return;
+  const hold = await check.hold(topology.cluster, topology.resource, topology.tier1.map((t) => t.node));
+  assertClusterSettled(hold, topology.resource, 'grow');
 }
 
 const kindOf = (step: GrowthStep): string => step.id.split('@')[0]!;

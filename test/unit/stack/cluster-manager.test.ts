@@ -3,13 +3,17 @@
  * (Pacemaker 2.1.5 documents, test/fixtures/pacemaker), and DrbdResource's
  * default check refusing role and lifecycle changes of a managed resource.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SafetyError } from '../../../src/errors.js';
 import { parseCrmMon } from '../../../src/pacemaker/index.js';
 import { unsettledReasons } from '../../../src/pacemaker/operations.js';
 import { assertClusterSettled, assertNotBehindClusterManager, pacemakerCheck, type PacemakerHold } from '../../../src/stack/cluster-manager.js';
 import { DrbdResource } from '../../../src/stack/drbd-resource.js';
+import { grow } from '../../../src/stack/growth/execute.js';
+import type { GrowthTopology } from '../../../src/stack/growth/topology.js';
 import type { Reply, ScriptedExecutor } from '../drbd/lifecycle/scripted-executor.js';
 import { CRM_MON, EVENTS2, R0, twoNodes } from './two-nodes.js';
 
@@ -110,6 +114,21 @@ describe('a cluster in transition', () => {
     expect(unsettledReasons(parseCrmMon(promoting))).toEqual(['p_drbd_r0: Promoting on node2']);
     const unclean = running.replace('name="node2" id="2" online="true"', 'name="node2" id="2" online="false"').replace(/(name="node2"[^>]*?)unclean="false"/, '$1unclean="true"');
     expect(unsettledReasons(parseCrmMon(unclean))).toContain('node node2 is unclean (waiting to be fenced)');
+  });
+
+  it('grow reads Pacemaker first and refuses while a promotion is in flight, dry run or not, having run nothing else', async () => {
+    const running = fixture('crm-mon-running.xml');
+    const promoting = running.replace('<resource id="p_drbd_r0" resource_agent="ocf:linbit:drbd" role="Unpromoted"', '<resource id="p_drbd_r0" resource_agent="ocf:linbit:drbd" role="Unpromoted" pending="Promoting"');
+    for (const dryRun of [true, false]) {
+      const t = twoNodes();
+      t.node1.reply(CRM_MON, ok(promoting)).reply(CIBADMIN, ok(fixture('cib-drbd-running.xml')));
+      const topology: GrowthTopology = { cluster: t.cluster, resource: 'r0', minor: 0, device: '/dev/drbd0', tier1: [{ node: 'node1', vg: 'vg', lv: 'lv' }, { node: 'node2', vg: 'vg', lv: 'lv' }], tier2: null, guest: null };
+      const error = await grow(topology, { kind: 'drbd', sizeBytes: 1n << 30n }, { dryRun, lockDir: mkdtempSync(join(tmpdir(), 'hastor-grow-pcmk-')), lvmShell: false }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SafetyError);
+      expect((error as SafetyError).rule).toBe('pacemaker-in-transition');
+      expect((error as Error).message).toContain('p_drbd_r0: Promoting on node2');
+      expect([...t.node1.commands, ...t.node2.commands]).toEqual([CRM_MON, CIBADMIN]);
+    }
   });
 
   it('grow-style work is refused while Pacemaker is not at rest', async () => {
