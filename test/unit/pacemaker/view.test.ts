@@ -99,3 +99,16 @@ describe('which DRBD resources Pacemaker manages', () => {
     expect(pacemakerManages(view, '0')).toBeNull();
   });
 });
+
+describe('node states from a CIB status section', () => {
+  it('in_ccm/crmd as words (2.1.5) or timestamps (later); false/0/offline when down', () => {
+    const text = fixture('cib-drbd-running.xml')
+      .replace('uname="node1" in_ccm="true" crmd="online"', 'uname="node1" in_ccm="1733580000" crmd="1733580001"')
+      .replace('uname="node2" in_ccm="true" crmd="online"', 'uname="node2" in_ccm="false" crmd="offline"');
+    const view = buildPacemakerView({ cib: parseCib(text) });
+    expect(view.nodes.map((n) => [n.name, n.state, n.online])).toEqual([
+      ['node1', 'online', true],
+      ['node2', 'offline', false],
+    ]);
+  });
+});
