@@ -17,10 +17,12 @@ export const CIBADMIN_ARGV = ['cibadmin', '-Q'] as const;
 const NOT_CONNECTED = 102;
 const TIMEOUT_MS = 30_000;
 
+/** The program is missing: spawn's ENOENT here, or exit 127 from env/a shell (sudo, ssh). */
 function notFound(error: unknown): boolean {
-  if (!(error instanceof CommandError) || error.exitCode !== null) return false;
+  if (!(error instanceof CommandError)) return false;
+  if (error.exitCode === 127) return true;
   const cause = error.cause as { code?: string } | undefined;
-  return cause?.code === 'ENOENT' || /ENOENT|not found/i.test(error.message) || error.exitCode === 127;
+  return error.exitCode === null && (cause?.code === 'ENOENT' || /ENOENT/.test(error.message));
 }
 
 export interface ReadPacemakerOptions {
@@ -38,7 +40,7 @@ export async function readCrmMon(executor: Executor, options: { timeoutMs?: numb
     stdout = result.stdout;
     exitCode = result.exitCode;
   } catch (error) {
-    if (notFound(error) || (error instanceof CommandError && error.exitCode === 127)) {
+    if (notFound(error)) {
       throw new PacemakerUnavailableError(`${executor.node}: crm_mon not found: Pacemaker is not installed on this node (package pacemaker-cli-utils)`, { node: executor.node, cause: error });
     }
     throw error;

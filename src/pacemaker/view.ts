@@ -150,7 +150,9 @@ function nodesFromCrmMon(status: CrmMonStatus): PacemakerViewNode[] {
 function nodesFromCib(cib: Cib): PacemakerViewNode[] {
   return cib.nodes.map((n) => {
     const state = cib.nodeStates?.find((s) => s.id === n.id || s.uname === n.uname);
-    const online = state === undefined ? null : state.crmd === 'online' && state.inCcm !== 'false' && state.inCcm !== null;
+    // 2.1.5 writes in_ccm="true" crmd="online"; later versions write timestamps for both, "0"/"false"/"offline" when down.
+    const up = (word: string | null) => word !== null && !['false', '0', 'offline', 'no'].includes(word);
+    const online = state === undefined ? null : up(state.crmd) && up(state.inCcm);
     const standby = truthy(n.attributes.standby);
     const maintenance = truthy(n.attributes.maintenance);
     return {
