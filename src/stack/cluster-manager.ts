@@ -66,22 +66,41 @@ export function pacemakerHoldFrom(readOn: string, crmMon: CrmMonStatus, view: Pa
  * runs answering. A node without it, where it is stopped, or that cannot be
  * reached is skipped: the operation itself reports an unreachable node.
  */
+/** Pacemaker as read on one node: the first of `nodes` where it runs. */
+export interface PacemakerReading {
+  readOn: string;
+  crmMon: CrmMonStatus;
+  view: PacemakerView;
+}
+
+/**
+ * Reads Pacemaker on `nodes` in turn, the first node where it runs
+ * answering. A node without it, where it is stopped, or that cannot be
+ * reached is skipped (the caller reports an unreachable node itself); null
+ * when it runs on none of them.
+ */
+export async function readPacemakerOn(cluster: Cluster, nodes: readonly string[], options: { timeoutMs?: number } = {}): Promise<PacemakerReading | null> {
+  for (const name of nodes) {
+    const executor = cluster.node(name).executor;
+    let crmMon: CrmMonStatus;
+    try {
+      crmMon = await readCrmMon(executor, options);
+    } catch (error) {
+      if (error instanceof PacemakerUnavailableError || error instanceof CommandError) continue;
+      throw error;
+    }
+    const cib = await readCib(executor, options);
+    return { readOn: name, crmMon, view: buildPacemakerView({ crmMon, cib }) };
+  }
+  return null;
+}
+
+/** The default check: Pacemaker, read on the resource's nodes. */
 export function pacemakerCheck(options: { timeoutMs?: number } = {}): ClusterManagerCheck {
   return {
     async hold(cluster, resource, nodes) {
-      for (const name of nodes) {
-        const executor = cluster.node(name).executor;
-        let crmMon: CrmMonStatus;
-        try {
-          crmMon = await readCrmMon(executor, options);
-        } catch (error) {
-          if (error instanceof PacemakerUnavailableError || error instanceof CommandError) continue;
-          throw error;
-        }
-        const cib = await readCib(executor, options);
-        return pacemakerHoldFrom(name, crmMon, buildPacemakerView({ crmMon, cib }), resource);
-      }
-      return null;
+      const reading = await readPacemakerOn(cluster, nodes, options);
+      return reading === null ? null : pacemakerHoldFrom(reading.readOn, reading.crmMon, reading.view, resource);
     },
   };
 }

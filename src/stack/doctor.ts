@@ -17,6 +17,8 @@ import { detectDrift, type DriftReport } from './drift.js';
 import type { UpperLayerCheck } from './upper-layer.js';
 import { appendAll } from '../arrays.js';
 import { messageWithoutNode } from '../errors.js';
+import { readPacemakerOn } from './cluster-manager.js';
+import { PACEMAKER_DOCTOR_RULES, pacemakerFindings } from './pacemaker-doctor.js';
 
 export const DOCTOR_SEVERITIES = ['error', 'warning', 'info'] as const;
 export type DoctorSeverity = (typeof DOCTOR_SEVERITIES)[number];
@@ -60,6 +62,8 @@ export const DOCTOR_RULES = [
   'resync-stalled',
   'out-of-sync-blocks',
   'io-suspended',
+  'pacemaker-unreadable',
+  ...PACEMAKER_DOCTOR_RULES,
 ] as const;
 
 export interface DoctorOptions {
@@ -68,6 +72,8 @@ export interface DoctorOptions {
   /** Only these resources (default: every one given). */
   resources?: readonly string[];
   timeoutMs?: number;
+  /** Read Pacemaker too, on the first reachable node where it runs (default true). */
+  pacemaker?: boolean;
 }
 
 const message = (error: unknown): string => (error as Error)?.message ?? String(error);
@@ -201,6 +207,7 @@ export async function runDoctor(
     else reachable.add(o.node);
   }
 
+  const statesByResource = new Map<string, Record<string, MaybeStatus>>();
   for (const def of defs) {
     const name = def.name;
     const seen = new Set<string>();
@@ -269,8 +276,19 @@ export async function runDoctor(
       }
       appendAll(findings, stateFindings(name, o.node, o.value));
     }
+    statesByResource.set(name, states);
     const primaries = Object.entries(states).filter(([, s]) => isPrimary(s)).map(([n]) => n);
     if (primaries.length > 1) appendAll(findings, await dualPrimaryFindings(cluster, def, states, primaries, options, seen));
+  }
+
+  if (options.pacemaker !== false) {
+    const order = cluster.names.filter((n) => reachable.has(n));
+    try {
+      const reading = await readPacemakerOn(cluster, order, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+      if (reading !== null) appendAll(findings, pacemakerFindings(reading.view, reading.readOn, all, statesByResource));
+    } catch (error) {
+      findings.push({ severity: 'warning', rule: 'pacemaker-unreadable', node: null, resource: null, message: `Pacemaker runs but its state cannot be read: ${message(error)}`, fix: 'run crm_mon -1 --output-as=xml and cibadmin -Q on a node to see why' });
+    }
   }
 
   const rank: Record<DoctorSeverity, number> = { error: 0, warning: 1, info: 2 };
