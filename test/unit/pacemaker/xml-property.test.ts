@@ -42,7 +42,7 @@ describe('Pacemaker XML parsers: properties', () => {
         expect(['ok', 'rejected']).toContain(crmMonOutcome(s));
         expect(['ok', 'rejected']).toContain(outcome(parseCib, s, ParseError));
       }),
-      { numRuns: 1500 },
+      { numRuns: 1000 },
     );
   });
 
@@ -68,7 +68,7 @@ describe('Pacemaker XML parsers: properties', () => {
         expect(['ok', 'rejected']).toContain(crmMonOutcome(replaceAttribute(crm, pick, value)));
         expect(['ok', 'rejected']).toContain(outcome(parseCib, replaceAttribute(cib, pick, value), ParseError));
       }),
-      { numRuns: 400 },
+      { numRuns: 300 },
     );
   });
 
@@ -79,7 +79,7 @@ describe('Pacemaker XML parsers: properties', () => {
         const cut = body.slice(0, at % body.length);
         expect(() => (text.includes('<cib') && text.indexOf('<cib') < 5 ? parseCib(cut) : parseCrmMon(cut))).toThrow(ParseError);
       }),
-      { numRuns: 400 },
+      { numRuns: 300 },
     );
   });
 });
