@@ -10,6 +10,7 @@ import { exporterCommand } from './commands/exporter.js';
 import { growCommand } from './commands/grow.js';
 import { labCommand } from './commands/lab.js';
 import { lvmCommand } from './commands/lvm.js';
+import { addPacemakerConfigCommand } from './commands/pacemaker-config.js';
 import { resourceCommand } from './commands/resource.js';
 import { statusCommand } from './commands/status.js';
 import { watchCommand } from './commands/watch.js';
@@ -87,6 +88,8 @@ export async function main(argv: readonly string[], io: MainIo = {}): Promise<nu
     doctorCommand(context),
     exporterCommand(context),
     labCommand(context),
+    // Temporary: the pacemaker group (src/cli/commands/pacemaker.ts) comes from another branch; only `config` here.
+    addPacemakerConfigCommand(new Command('pacemaker').description('the cluster manager: the stack\'s Pacemaker configuration'), context),
   ];
   for (const command of commands) {
     // addCommand() does not pass output and exit settings down; copy them (to nested commands too).

@@ -36,6 +36,7 @@ export {
   lvmHostIdOf,
   parseClusterFile,
   type ClusterFile,
+  type ClusterFilePacemaker,
   type ClusterFileGuest,
   type ClusterFileNode,
   type ClusterFileSsh,
@@ -79,3 +80,15 @@ export {
   type SplitBrainVolume,
   type VictimChoice,
 } from './split-brain.js';
+export {
+  CRM_FENCE_HANDLERS,
+  DRBD_PACEMAKER_RULE,
+  STACK_TOPOLOGIES,
+  checkDrbdForPacemaker,
+  drbdFactsOf,
+  generateStackPacemakerConfig,
+  withPacemakerFencing,
+  type GenerateStackOptions,
+  type GeneratedStack,
+  type StackTopology,
+} from './pacemaker-config.js';
