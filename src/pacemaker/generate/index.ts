@@ -1,9 +1,9 @@
 /** Generation of the stack's Pacemaker configuration: spec, builders, safety rules, renderers. */
 export {
-  ACTIONS,
+  PCMK_ACTIONS,
   PCMK_ID_MAX,
   RESOURCE_CLASSES,
-  ROLES,
+  PCMK_ROLES,
   agentName,
   isValidPacemakerId,
   isValidPacemakerNodeName,
@@ -11,7 +11,7 @@ export {
   pacemakerIdSchema,
   parseAgentName,
   validatePacemakerConfig,
-  type Action,
+  type PcmkAction,
   type PacemakerConfig,
   type PcmkClone,
   type PcmkColocation,
@@ -21,7 +21,7 @@ export {
   type PcmkOrder,
   type PcmkPrimitive,
   type ResourceClass,
-  type Role,
+  type PcmkRole,
 } from './spec.js';
 export {
   DRBD_OPS,

@@ -45,10 +45,10 @@ const nvSchema = z.record(nameSchema, valueSchema);
 const scoreSchema = z.string().regex(SCORE_RE, 'a score: INFINITY, -INFINITY or a whole number');
 const intervalSchema = z.string().regex(INTERVAL_RE, 'a duration such as 0, 10s, 90s or 2min');
 
-export const ROLES = ['Promoted', 'Unpromoted', 'Started', 'Stopped'] as const;
-export type Role = (typeof ROLES)[number];
-export const ACTIONS = ['start', 'stop', 'promote', 'demote'] as const;
-export type Action = (typeof ACTIONS)[number];
+export const PCMK_ROLES = ['Promoted', 'Unpromoted', 'Started', 'Stopped'] as const;
+export type PcmkRole = (typeof PCMK_ROLES)[number];
+export const PCMK_ACTIONS = ['start', 'stop', 'promote', 'demote'] as const;
+export type PcmkAction = (typeof PCMK_ACTIONS)[number];
 export const RESOURCE_CLASSES = ['ocf', 'systemd', 'lsb', 'service', 'stonith'] as const;
 export type ResourceClass = (typeof RESOURCE_CLASSES)[number];
 
@@ -84,16 +84,16 @@ const colocationSchema = z.strictObject({
   id: pacemakerIdSchema,
   rsc: pacemakerIdSchema,
   withRsc: pacemakerIdSchema,
-  rscRole: z.enum(ROLES).optional(),
-  withRscRole: z.enum(ROLES).optional(),
+  rscRole: z.enum(PCMK_ROLES).optional(),
+  withRscRole: z.enum(PCMK_ROLES).optional(),
   score: scoreSchema,
 });
 const orderSchema = z.strictObject({
   id: pacemakerIdSchema,
   first: pacemakerIdSchema,
-  firstAction: z.enum(ACTIONS).optional(),
+  firstAction: z.enum(PCMK_ACTIONS).optional(),
   then: pacemakerIdSchema,
-  thenAction: z.enum(ACTIONS).optional(),
+  thenAction: z.enum(PCMK_ACTIONS).optional(),
   kind: z.enum(['Mandatory', 'Optional', 'Serialize']).optional(),
 });
 
