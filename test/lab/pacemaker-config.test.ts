@@ -52,6 +52,8 @@ const CLUSTER = {
     service: {
       id: 'db',
       agent: 'ocf:heartbeat:mysql',
+      // A value with spaces, quotes and a shell metacharacter: each format must carry it unchanged.
+      params: { additional_parameters: `--bind-address=0.0.0.0 --init-file="/srv/db/init it.sql" $HOME` },
       filesystem: { directory: '/srv/db', fstype: 'ext4' },
       ip: { address: '10.99.0.100', cidrNetmask: 24 },
     },
@@ -79,10 +81,13 @@ function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 
 const emptyCib = (path: string): void => writeFileSync(path, execFileSync('cibadmin', ['--empty'], { encoding: 'utf8' }));
 
+const ENTITY: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+const unescape = (v: string): string => v.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => ENTITY[e] as string);
+
 /** The attributes of every `<tag …>` in an XML text (enough for CIB files: no CDATA, no comments we care about). */
 function tags(xml: string, name: string): Record<string, string>[] {
   return [...xml.matchAll(new RegExp(`<${name}\\s([^>]*?)/?>`, 'g'))].map((m) =>
-    Object.fromEntries([...(m[1] as string).matchAll(/([\w:-]+)="([^"]*)"/g)].map((a) => [a[1] as string, a[2] as string])),
+    Object.fromEntries([...(m[1] as string).matchAll(/([\w:-]+)="([^"]*)"/g)].map((a) => [a[1] as string, unescape(a[2] as string)])),
   );
 }
 
@@ -93,6 +98,9 @@ function summary(xml: string, properties: string[]): Record<string, unknown> {
   const settings = tags(xml, 'nvpair').filter((n) => properties.includes(n.name as string) && (n.id as string).startsWith('cib-bootstrap-options'));
   return {
     primitives: tags(xml, 'primitive').map((p) => `${p.id} ${p.class}:${p.provider ?? ''}:${p.type}`).sort(),
+    params: [...xml.matchAll(/<primitive id="([^"]+)"[^>]*>\s*<instance_attributes[^>]*>([\s\S]*?)<\/instance_attributes>/g)]
+      .flatMap((m) => tags(m[2] as string, 'nvpair').map((n) => `${m[1]} ${n.name}=${n.value}`))
+      .sort(),
     groups: groups.sort(),
     clones: clones.sort(),
     colocations: tags(xml, 'rsc_colocation')

@@ -65,7 +65,7 @@ const primitiveSchema = z
     class: z.enum(RESOURCE_CLASSES),
     provider: nameSchema.optional(),
     /** The agent: `drbd`, `Filesystem`, a systemd unit name, `fence_ipmilan`. */
-    type: z.string().min(1).max(PCMK_ID_MAX).regex(/^[A-Za-z0-9_][A-Za-z0-9_.@:-]*$/, 'an agent or unit name'),
+    type: z.string().min(1).max(PCMK_ID_MAX).regex(/^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/, 'an agent or unit name'),
     params: nvSchema,
     meta: nvSchema,
     ops: z.array(opSchema),
