@@ -73,3 +73,4 @@ export { MAX_TIMER_MS, checkTimerMs } from './sys/timer-ms.js';
 export { CAPTURE_MAX_BYTES, readCaptureFile, readStreamCapped } from './sys/capped-read.js';
 export * from './metrics/index.js';
 export * from './pacemaker/index.js';
+export * from './pacemaker/generate/index.js';

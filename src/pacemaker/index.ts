@@ -51,7 +51,7 @@ export {
 } from './view.js';
 export { readPacemakerView, readCrmMon, readCib, type ReadPacemakerOptions } from './read-cluster.js';
 export {
-  pacemakerIdSchema,
+  assertPacemakerId,
   setMetaArgv,
   deleteMetaArgv,
   movePromotedArgv,

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, HastorError } from '../errors.js';
 import type { Executor } from '../sys/executor.js';
 import { crmMonPrimitives, type CrmMonStatus } from './crm-mon.js';
-import { clusterMaintenanceArgv, pacemakerIdSchema, resourceMaintenanceArgv } from './operations.js';
+import { assertPacemakerId, clusterMaintenanceArgv, resourceMaintenanceArgv } from './operations.js';
 import { readCrmMon } from './read-cluster.js';
 
 export interface MaintenanceRequest {
@@ -52,7 +52,7 @@ export function handsOff(status: CrmMonStatus, resource: string | null): boolean
 }
 
 export async function setPacemakerMaintenance(executor: Executor, request: MaintenanceRequest): Promise<MaintenanceResult> {
-  const resource = request.resource === undefined ? null : pacemakerIdSchema.parse(request.resource);
+  const resource = request.resource === undefined ? null : assertPacemakerId(request.resource);
   const argv = resource === null ? clusterMaintenanceArgv(request.on) : resourceMaintenanceArgv(resource, request.on);
   const before = await readCrmMon(executor);
   const state = handsOff(before, resource);

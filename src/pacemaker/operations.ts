@@ -3,21 +3,26 @@
  * crm_resource / crm_attribute calls that move, ban, stop or unmanage a
  * resource, and the test of a cluster at rest. Pure; the stack runs them.
  */
-import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { isValidPacemakerId, isValidPacemakerNodeName } from './generate/spec.js';
 import { crmMonPrimitives, type CrmMonStatus } from './crm-mon.js';
 
-/** A Pacemaker id as the CIB schema allows it (an XML NCName). */
-export const pacemakerIdSchema = z
-  .string()
-  .min(1, 'empty')
-  .max(255, 'over 255 characters')
-  .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'not a Pacemaker id: a letter or _ first, then letters, digits, _ . -');
+/** A Pacemaker id or node name that reaches argv, checked first (a ConfigError names it). */
+export function assertPacemakerId(id: string, what = 'resource id'): string {
+  if (!isValidPacemakerId(id)) throw new ConfigError(`invalid Pacemaker ${what}`, [`${JSON.stringify(id)} is not a Pacemaker id: [A-Za-z0-9_.-], starting with a letter or _`]);
+  return id;
+}
+
+function assertNodeName(node: string): string {
+  if (!isValidPacemakerNodeName(node)) throw new ConfigError('invalid node name', [`${JSON.stringify(node)} is not a node name (host-name characters, as uname -n prints it)`]);
+  return node;
+}
 
 /** Pacemaker's own meta attribute names, with the one hastor adds to remember promoted-max during a dual-primary window. */
 export const PROMOTED_MAX = 'promoted-max';
 export const SAVED_PROMOTED_MAX = 'hastor-promoted-max-before';
 
-const resourceArgv = (id: string): string[] => ['crm_resource', '--resource', pacemakerIdSchema.parse(id)];
+const resourceArgv = (id: string): string[] => ['crm_resource', '--resource', assertPacemakerId(id)];
 
 /** Sets a meta attribute of a resource (crm_resource changes the CIB atomically). */
 export function setMetaArgv(id: string, name: string, value: string): string[] {
@@ -30,17 +35,17 @@ export function deleteMetaArgv(id: string, name: string): string[] {
 
 /** Moves the promoted instance of a promotable clone to `node` (a cli-prefer constraint, removed with clearArgv). */
 export function movePromotedArgv(id: string, node: string): string[] {
-  return [...resourceArgv(id), '--move', '--promoted', '--node', node];
+  return [...resourceArgv(id), '--move', '--promoted', '--node', assertNodeName(node)];
 }
 
 /** Keeps the promoted instance off `node` (a cli-ban constraint, removed with clearArgv). */
 export function banPromotedArgv(id: string, node: string): string[] {
-  return [...resourceArgv(id), '--ban', '--promoted', '--node', node];
+  return [...resourceArgv(id), '--ban', '--promoted', '--node', assertNodeName(node)];
 }
 
 /** Keeps every instance off `node`: Pacemaker stops it there. */
 export function banArgv(id: string, node: string): string[] {
-  return [...resourceArgv(id), '--ban', '--node', node];
+  return [...resourceArgv(id), '--ban', '--node', assertNodeName(node)];
 }
 
 /** Removes the constraints --move and --ban made for the resource. */

@@ -6,6 +6,7 @@
  * (or --cluster / HASTOR_CLUSTER); library users can load the same file.
  */
 import { open, realpath } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, HastorError } from '../errors.js';
@@ -15,7 +16,9 @@ import { LocalExecutor, SshExecutor, type Executor, type SshTarget } from '../sy
 import { isValidSshDestination, isValidUserName, splitSshDestination } from '../sys/ssh-host.js';
 import { checkTrustedDirectory, checkTrustedOpenFile } from '../sys/trusted-path.js';
 import { Cluster, type ClusterOptions } from './cluster.js';
+import { vgNameProblem } from '../lvm/names.js';
 import { appendAll } from '../arrays.js';
+import { pacemakerIdSchema } from '../pacemaker/generate/spec.js';
 
 export const DEFAULT_CLUSTER_FILE = '/etc/hastor/cluster.json';
 
@@ -61,17 +64,78 @@ const nodeSchema = z.strictObject({
 
 const guestSchema = z.strictObject(reachSchema);
 
+const agentSchema = z.string().regex(/^(?:ocf:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+|(?:systemd|lsb|service):[A-Za-z0-9_.@-]+)$/, 'an agent such as ocf:heartbeat:mysql or systemd:mariadb');
+const paramValue = z.string().max(1024).regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters or newlines');
+const paramsSchema = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a parameter name'), paramValue);
+const durationSchema = z.string().regex(/^\d{1,7}(?:ms|s|m|min|h)?$/, 'a duration such as 10s');
+
+/**
+ * The Pacemaker side of the stack (`hastor pacemaker config`): fencing devices,
+ * which topology, and what runs on top of DRBD. Optional: files without it
+ * stay valid. Ids are checked as Pacemaker ids; agents and parameters reach
+ * the CIB, a crm script and pcs argv.
+ */
+const pacemakerSchema = z.strictObject({
+  /** service: a service on single-Primary DRBD; guests: guests on a shared VG on dual-Primary DRBD. */
+  topology: z.enum(['service', 'guests']).optional(),
+  /** The DRBD resource the stack runs on; default the file's only resource. */
+  resource: z.string().min(1).optional(),
+  fencing: z
+    .strictObject({
+      devices: z.array(
+        z.strictObject({
+          id: pacemakerIdSchema,
+          /** A fence agent: fence_ipmilan, fence_virsh, fence_sbd, … */
+          agent: z.string().regex(/^fence_[A-Za-z0-9_]+$|^external\/[A-Za-z0-9_-]+$/, 'a fence agent name such as fence_ipmilan'),
+          params: paramsSchema,
+          monitorInterval: durationSchema.optional(),
+        }),
+      ),
+      /** Two nodes: the node running the Promoted DRBD waits this long before fencing the peer, so it wins a split. Default 10s. */
+      priorityFencingDelay: durationSchema.optional(),
+    })
+    .optional(),
+  /** Extra cluster properties (cib-bootstrap-options). */
+  properties: paramsSchema.optional(),
+  service: z
+    .strictObject({
+      id: pacemakerIdSchema,
+      agent: agentSchema,
+      params: paramsSchema.optional(),
+      filesystem: z.strictObject({ directory: absolutePath, fstype: z.string().regex(/^[a-z0-9._-]+$/, 'a file system type such as ext4'), options: paramValue.optional() }),
+      ip: z.strictObject({ address: z.string().refine((a) => isIP(a) !== 0, 'an IPv4 or IPv6 address'), cidrNetmask: z.number().int().min(1).max(128), nic: z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'an interface name').optional() }).optional(),
+    })
+    .optional(),
+  guests: z
+    .strictObject({
+      /** The shared VG on the DRBD device (lvmlockd, lock type dlm). */
+      vg: z.string().refine((v) => vgNameProblem(v) === null, 'a VG name'),
+      list: z.array(
+        z.strictObject({
+          id: pacemakerIdSchema,
+          /** Default ocf:heartbeat:VirtualDomain. */
+          agent: agentSchema.optional(),
+          params: paramsSchema.optional(),
+          allowMigrate: z.boolean().optional(),
+        }),
+      ),
+    })
+    .optional(),
+});
+
 /** The fields; crossChecks() adds what spans fields (one way to reach each entry, unique names and host ids). */
 export const clusterFileSchema = z.strictObject({
   nodes: z.array(nodeSchema).min(1, 'at least one node'),
   guests: z.record(z.string().refine(isValidHostName, 'a guest name (host-name characters)'), guestSchema).optional(),
   /** DRBD resource definitions by name (src/drbd/config/schema.ts); `name` may be left out. */
   resources: z.record(z.string(), z.unknown()).optional(),
+  pacemaker: pacemakerSchema.optional(),
 });
 
 export type ClusterFileNode = z.infer<typeof nodeSchema>;
 export type ClusterFileGuest = z.infer<typeof guestSchema>;
 export type ClusterFileSsh = z.infer<typeof sshSchema>;
+export type ClusterFilePacemaker = z.infer<typeof pacemakerSchema>;
 
 export interface ClusterFile {
   /** Where it was read from (for messages). */
@@ -80,6 +144,8 @@ export interface ClusterFile {
   guests: Record<string, ClusterFileGuest>;
   /** Validated and normalized, by name. */
   resources: Record<string, ResourceDefinition>;
+  /** The `pacemaker` section, when the file has one. */
+  pacemaker?: ClusterFilePacemaker;
 }
 
 export interface LoadedCluster {
@@ -171,7 +237,13 @@ export function parseClusterFile(text: string, path: string): ClusterFile {
   if (issues.length > 0 || !result.success) {
     throw new ConfigError(`invalid cluster file ${path}: ${issues.length} problem${issues.length === 1 ? '' : 's'}`, issues);
   }
-  return { path, nodes: result.data.nodes, guests: result.data.guests ?? {}, resources };
+  return {
+    path,
+    nodes: result.data.nodes,
+    guests: result.data.guests ?? {},
+    resources,
+    ...(result.data.pacemaker === undefined ? {} : { pacemaker: result.data.pacemaker }),
+  };
 }
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;

@@ -37,6 +37,7 @@ export {
   lvmHostIdOf,
   parseClusterFile,
   type ClusterFile,
+  type ClusterFilePacemaker,
   type ClusterFileGuest,
   type ClusterFileNode,
   type ClusterFileSsh,
@@ -80,3 +81,15 @@ export {
   type SplitBrainVolume,
   type VictimChoice,
 } from './split-brain.js';
+export {
+  CRM_FENCE_HANDLERS,
+  DRBD_PACEMAKER_RULE,
+  STACK_TOPOLOGIES,
+  checkDrbdForPacemaker,
+  drbdFactsOf,
+  generateStackPacemakerConfig,
+  withPacemakerFencing,
+  type GenerateStackOptions,
+  type GeneratedStack,
+  type StackTopology,
+} from './pacemaker-config.js';

@@ -17,6 +17,7 @@ import {
 } from '../../index.js';
 import type { CliContext } from '../context.js';
 import { maintenanceCommand } from './pacemaker-maintenance.js';
+import { addPacemakerConfigCommand } from './pacemaker-config.js';
 import { colorsFor, escapeControls, table, type Colors } from '../format.js';
 
 interface PacemakerStatusOptions {
@@ -131,5 +132,9 @@ Examples:
 
 /** The `pacemaker` command group; subcommands are added here (status now). */
 export function pacemakerCommand(context: CliContext): Command {
-  return new Command('pacemaker').description('the Pacemaker cluster as the stack sees it: status (crm_mon + CIB)').addCommand(statusCommand(context)).addCommand(maintenanceCommand(context));
+  const group = new Command('pacemaker')
+    .description('the cluster manager: its live state (status), hands off or on (maintenance), and the configuration generated for the stack (config)')
+    .addCommand(statusCommand(context))
+    .addCommand(maintenanceCommand(context));
+  return addPacemakerConfigCommand(group, context);
 }

@@ -33,6 +33,9 @@ describe('contrib/bash-completion/hastor', () => {
     expect(complete('hastor', 'watch', '--source', '')).toEqual(['auto', 'netlink', 'events2']);
     expect(complete('hastor', 'status', '--source', 'p')).toEqual(['proc']);
     expect(complete('hastor', 'resource', 'create', 'r0', '--override', 'create-md')).toEqual(['create-md-on-signature']);
+    expect(complete('hastor', 'pacemaker', 'config', '--format', '')).toEqual(['cib', 'crm', 'pcs']);
+    expect(complete('hastor', 'pacemaker', 'config', '--topology', 'g')).toEqual(['guests']);
+    expect(complete('hastor', 'pacemaker', 'config', '--')).toEqual(['--topology', '--format', '--json', '--help']);
   });
 });
 
