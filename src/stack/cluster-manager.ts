@@ -15,16 +15,22 @@ import {
   buildPacemakerView,
   clearArgv,
   commandLine,
+  deleteMetaArgv,
+  PROMOTED_MAX,
+  SAVED_PROMOTED_MAX,
+  setMetaArgv,
   movePromotedArgv,
   PacemakerUnavailableError,
   readCib,
   readCrmMon,
   resourceMaintenanceArgv,
   unsettledReasons,
+  type Cib,
   type CrmMonStatus,
   type DrbdCloneView,
   type PacemakerView,
 } from '../pacemaker/index.js';
+import type { Action } from './actions.js';
 import type { Cluster } from './cluster.js';
 
 /** What Pacemaker holds of one DRBD resource. */
@@ -39,6 +45,8 @@ export interface PacemakerHold {
   nodesInMaintenance: string[];
   /** Why the cluster is not at rest ([] when it is). */
   unsettled: string[];
+  /** The clone's meta attributes in the CIB (promoted-max, and what hastor saved there). */
+  cloneMeta: Record<string, string>;
   view: PacemakerView;
 }
 
@@ -48,15 +56,17 @@ export interface ClusterManagerCheck {
 }
 
 /** Pacemaker's hold, from a status and a CIB already read; null when no DRBD clone names `resource`. */
-export function pacemakerHoldFrom(readOn: string, crmMon: CrmMonStatus, view: PacemakerView, resource: string): PacemakerHold | null {
+export function pacemakerHoldFrom(readOn: string, crmMon: CrmMonStatus, cib: Cib | null, view: PacemakerView, resource: string): PacemakerHold | null {
   const clone = view.drbdClones.find((c) => c.drbdResource === resource);
   if (clone === undefined) return null;
+  const configured = cib?.resources.find((r) => r.id === clone.cloneId);
   return {
     readOn,
     clone,
     handsOff: view.properties.maintenanceMode === true || clone.managed === false,
     nodesInMaintenance: view.nodes.filter((n) => n.maintenance === true).map((n) => n.name),
     unsettled: unsettledReasons(crmMon),
+    cloneMeta: configured?.kind === 'clone' ? { ...configured.meta } : {},
     view,
   };
 }
@@ -70,6 +80,7 @@ export function pacemakerHoldFrom(readOn: string, crmMon: CrmMonStatus, view: Pa
 export interface PacemakerReading {
   readOn: string;
   crmMon: CrmMonStatus;
+  cib: Cib;
   view: PacemakerView;
 }
 
@@ -90,7 +101,7 @@ export async function readPacemakerOn(cluster: Cluster, nodes: readonly string[]
       throw error;
     }
     const cib = await readCib(executor, options);
-    return { readOn: name, crmMon, view: buildPacemakerView({ crmMon, cib }) };
+    return { readOn: name, crmMon, cib, view: buildPacemakerView({ crmMon, cib }) };
   }
   return null;
 }
@@ -100,7 +111,7 @@ export function pacemakerCheck(options: { timeoutMs?: number } = {}): ClusterMan
   return {
     async hold(cluster, resource, nodes) {
       const reading = await readPacemakerOn(cluster, nodes, options);
-      return reading === null ? null : pacemakerHoldFrom(reading.readOn, reading.crmMon, reading.view, resource);
+      return reading === null ? null : pacemakerHoldFrom(reading.readOn, reading.crmMon, reading.cib, reading.view, resource);
     },
   };
 }
@@ -158,5 +169,64 @@ export function assertClusterSettled(hold: PacemakerHold | null, resource: strin
     'pacemaker-in-transition',
     `Pacemaker is not at rest (read on ${hold.readOn}): ${hold.unsettled.join('; ')}; hastor will not ${operation} ${resource} meanwhile`,
     'wait until crm_mon shows no pending action and a DC with quorum, then run it again',
+  );
+}
+
+/** Marks "promoted-max was not set" in the saved attribute, so the end deletes it rather than writing 1. */
+const UNSET = 'unset';
+
+/**
+ * The CIB changes that open a dual-primary window through Pacemaker: the
+ * clone's promoted-max saved in a meta attribute of hastor's, then set to 2,
+ * on the node Pacemaker was read on. Pacemaker then promotes the second
+ * node itself. None when promoted-max already allows two.
+ */
+export function openWindowActions(hold: PacemakerHold): Action[] {
+  if ((hold.clone.promotedMax ?? 1) >= 2) return [];
+  const clone = hold.clone.cloneId;
+  const before = hold.cloneMeta[PROMOTED_MAX] ?? hold.cloneMeta['master-max'] ?? UNSET;
+  return [
+    { node: hold.readOn, argv: setMetaArgv(clone, SAVED_PROMOTED_MAX, before), reason: `remember ${clone}'s promoted-max (${before}) to restore it when the window closes` },
+    { node: hold.readOn, argv: setMetaArgv(clone, PROMOTED_MAX, '2'), reason: `let Pacemaker promote ${clone} on two nodes` },
+  ];
+}
+
+/**
+ * Closing the window through Pacemaker: keep the promoted role off the nodes
+ * to demote (a ban with the promoted role), then restore promoted-max. Once
+ * they are Secondary, clearBansActions lifts the bans.
+ */
+export function closeWindowActions(hold: PacemakerHold, demote: readonly string[]): Action[] {
+  const clone = hold.clone.cloneId;
+  const saved = hold.cloneMeta[SAVED_PROMOTED_MAX];
+  const restore: Action[] =
+    saved === undefined
+      ? [{ node: hold.readOn, argv: setMetaArgv(clone, PROMOTED_MAX, '1'), reason: `no promoted-max saved by hastor: one promoted instance` }]
+      : [
+          saved === UNSET
+            ? { node: hold.readOn, argv: deleteMetaArgv(clone, PROMOTED_MAX), reason: `promoted-max was not set before the window` }
+            : { node: hold.readOn, argv: setMetaArgv(clone, PROMOTED_MAX, saved), reason: `restore promoted-max ${saved} from before the window` },
+          { node: hold.readOn, argv: deleteMetaArgv(clone, SAVED_PROMOTED_MAX), reason: 'the saved value is used' },
+        ];
+  return [...demote.map((n) => ({ node: hold.readOn, argv: banPromotedArgv(clone, n), reason: `Pacemaker demotes ${clone} on ${n} (the window closes)` })), ...restore];
+}
+
+/** Lifts the promoted-role bans closeWindowActions placed. */
+export function clearBansActions(hold: PacemakerHold, nodes: readonly string[]): Action[] {
+  return nodes.map((n) => ({ node: hold.readOn, argv: [...clearArgv(hold.clone.cloneId), '--promoted', '--node', n], reason: `${n} may be promoted again later` }));
+}
+
+/**
+ * ocf:linbit:drbd promotes with promoted-max > 1 only when `drbdadm dump`
+ * shows allow-two-primaries, i.e. in the configuration file: the runtime
+ * option a plain window sets is not enough, and the agent's OCF_ERR_CONFIGURED
+ * makes Pacemaker stop the resource on every node.
+ */
+export function assertPacemakerCanPromoteTwo(resource: string, hold: PacemakerHold, configAllowsTwoPrimaries: boolean): void {
+  if (configAllowsTwoPrimaries || (hold.clone.promotedMax ?? 1) >= 2) return;
+  throw new SafetyError(
+    'pacemaker-dual-primary-needs-config',
+    `Pacemaker manages ${resource} as ${hold.clone.cloneId}: a dual-primary window raises its promoted-max to 2, and ocf:linbit:drbd then promotes only if the configuration file allows two primaries (it checks drbdadm dump, not the running option); otherwise the promotion fails with OCF_ERR_CONFIGURED and Pacemaker stops ${resource} on every node`,
+    `set net.allowTwoPrimaries in the definition of ${resource} and run hastor resource adjust ${resource} first (DRBD still refuses a second Primary unless it is asked for)`,
   );
 }

@@ -55,7 +55,7 @@ import {
   type CreateMdDecision,
 } from './runtime-safety.js';
 import type { UpperLayerCheck } from './upper-layer.js';
-import { assertNotBehindClusterManager, pacemakerCheck, type ClusterManagerCheck, type PacemakerHold } from './cluster-manager.js';
+import { assertNotBehindClusterManager, assertPacemakerCanPromoteTwo, clearBansActions, closeWindowActions, openWindowActions, pacemakerCheck, type ClusterManagerCheck, type PacemakerHold } from './cluster-manager.js';
 
 export interface LifecycleTimeouts {
   /** Until every node is Connected after up/connect/create. Default 60 s. */
@@ -242,11 +242,15 @@ export class DrbdResource {
     });
   }
 
+  /** What the cluster manager holds of this resource (null: none, or the check is off). */
+  private async clusterManagerHold(): Promise<PacemakerHold | null> {
+    const check = this.options.clusterManager === undefined ? pacemakerCheck() : this.options.clusterManager;
+    return check === null ? null : check.hold(this.cluster, this.name, this.nodeNames);
+  }
+
   /** Refuses `operation` on `nodes` while Pacemaker manages this resource and acts on it there. */
   private async assertClusterManagerAllows(operation: string, nodes: readonly string[]): Promise<PacemakerHold | null> {
-    const check = this.options.clusterManager === undefined ? pacemakerCheck() : this.options.clusterManager;
-    if (check === null) return null;
-    const hold = await check.hold(this.cluster, this.name, this.nodeNames);
+    const hold = await this.clusterManagerHold();
     assertNotBehindClusterManager(hold, this.name, operation, nodes);
     return hold;
   }
@@ -675,11 +679,16 @@ export class DrbdResource {
     assertConnectedInSync(this.name, states, override);
 
     const open = await this.twoPrimariesPlan(true, names, 'open the dual-primary window');
+    // Under Pacemaker the window opens through the CIB: promoted-max 2, and Pacemaker promotes the second node.
+    const hold = await this.clusterManagerHold();
+    const viaPacemaker = hold !== null && !hold.handsOff;
+    if (viaPacemaker) assertPacemakerCanPromoteTwo(this.name, hold, this.definition.net.allowTwoPrimaries === true);
     // Already Primary (the option was switched off under it): only the option is missing.
     const promote: Action[] = isPrimary(states[target])
       ? []
-      : [{ node: target, argv: drbdadmPrimary(this.name), reason: `second Primary for the window (${first[0]} stays Primary)` }];
-    await this.assertClusterManagerAllows('begin a dual-primary window on', names);
+      : viaPacemaker
+        ? openWindowActions(hold)
+        : [{ node: target, argv: drbdadmPrimary(this.name), reason: `second Primary for the window (${first[0]} stays Primary)` }];
     if (dryRun) return this.result(operation, true, [...open, ...promote], states);
 
     const done: Action[] = [];
@@ -714,14 +723,17 @@ export class DrbdResource {
     for (const n of others) await this.assertNodeNotInUse(n, 'demote');
     const demotes: Action[] = others.map((n) => ({ node: n, argv: drbdadm('secondary', this.name), reason: `end of the dual-primary window; ${keep} stays Primary` }));
     const permanent = this.definition.net.allowTwoPrimaries === true;
-    if (demotes.length > 0) await this.assertClusterManagerAllows('end the dual-primary window of', others);
+    const hold = others.length > 0 ? await this.clusterManagerHold() : null;
+    const viaPacemaker = hold !== null && !hold.handsOff;
+    const demote = viaPacemaker ? closeWindowActions(hold, others) : demotes;
     if (dryRun) {
       const close = permanent ? [] : await this.twoPrimariesPlan(false, names, 'close the dual-primary window');
-      return this.result(operation, true, [...demotes, ...close], states);
+      return this.result(operation, true, [...demote, ...close, ...(viaPacemaker ? clearBansActions(hold, others) : [])], states);
     }
     const done: Action[] = [];
-    await performActions(this.cluster, operation, demotes, done);
+    await performActions(this.cluster, operation, demote, done);
     await this.settle(`${others.join(', ')} Secondary`, names, (s) => others.every((n) => s[n]?.role === 'Secondary'), this.timeouts.roleMs);
+    if (viaPacemaker) await performActions(this.cluster, operation, clearBansActions(hold, others), done);
     if (!permanent) {
       await this.setTwoPrimaries(false, names, operation, done);
       const left = await this.twoPrimariesPlan(false, names, '');

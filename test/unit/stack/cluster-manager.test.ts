@@ -15,7 +15,7 @@ import { DrbdResource } from '../../../src/stack/drbd-resource.js';
 import { grow } from '../../../src/stack/growth/execute.js';
 import type { GrowthTopology } from '../../../src/stack/growth/topology.js';
 import type { Reply, ScriptedExecutor } from '../drbd/lifecycle/scripted-executor.js';
-import { CRM_MON, EVENTS2, R0, twoNodes } from './two-nodes.js';
+import { CRM_MON, EVENTS2, R0, R0_SAFE, SHOW, deviceUse, primarySecondary, twoNodes } from './two-nodes.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/pacemaker/${name}`, import.meta.url), 'utf8');
 const ok = (stdout: string): Reply => ({ stdout, stderr: '', exitCode: 0 });
@@ -186,5 +186,69 @@ describe('DrbdResource asks Pacemaker by default', () => {
     const r0 = new DrbdResource(t.cluster, R0, { pollIntervalMs: 0 });
     const plan = await r0.promote('node1', { dryRun: true });
     expect(plan.actions.map((a) => a.argv.join(' '))).toEqual(['drbdadm primary r0']);
+  });
+});
+
+describe('the dual-primary window through Pacemaker', () => {
+  const stub = async () => ({ clusterAware: true, detail: 'stub: cluster-aware' });
+  const R0_TWO = { ...R0_SAFE, net: { ...R0_SAFE.net, allowTwoPrimaries: true } };
+  const SET_SAVED = 'crm_resource --resource ms_drbd_r0 --meta --set-parameter hastor-promoted-max-before --parameter-value 1';
+  const SET_TWO = 'crm_resource --resource ms_drbd_r0 --meta --set-parameter promoted-max --parameter-value 2';
+
+  /** node1 Primary, node2 Secondary, allow-two-primaries in the running configuration of both. */
+  function primaryWithTwoAllowed(t: ReturnType<typeof twoNodes>): void {
+    t.node1.reply(EVENTS2, 'events2-primary').reply(SHOW, 'show-two-primaries-node1');
+    t.node2.reply(EVENTS2, 'events2-secondary').reply(SHOW, 'show-two-primaries-node2');
+  }
+
+  it('is refused unless the configuration file allows two primaries (ocf:linbit:drbd reads drbdadm dump)', async () => {
+    const t = twoNodes();
+    primarySecondary(t);
+    pacemakerOn(t.node1);
+    const error = await new DrbdResource(t.cluster, R0_SAFE, { pollIntervalMs: 0, upperLayer: stub }).beginDualPrimary({ dryRun: true }).catch((e: unknown) => e);
+    expect((error as SafetyError).rule).toBe('pacemaker-dual-primary-needs-config');
+    expect((error as Error).message).toContain('OCF_ERR_CONFIGURED');
+  });
+
+  it('opens by saving promoted-max and raising it to 2; Pacemaker promotes the second node; no drbdadm primary by hastor', async () => {
+    const t = twoNodes();
+    primaryWithTwoAllowed(t);
+    pacemakerOn(t.node1);
+    t.node1.reply(SET_SAVED, ok('')).reply(SET_TWO, ok('')).on(SET_TWO, () => {
+      t.node1.reply(EVENTS2, 'events2-dual-primary-node1');
+      t.node2.reply(EVENTS2, 'events2-dual-primary-node2');
+    });
+    const r0 = new DrbdResource(t.cluster, R0_TWO, { pollIntervalMs: 0, upperLayer: stub, timeouts: { roleMs: 500 } });
+    const plan = await r0.beginDualPrimary({ dryRun: true });
+    expect(plan.actions.map((a) => `${a.node}: ${a.argv.join(' ')}`)).toEqual([`node1: ${SET_SAVED}`, `node1: ${SET_TWO}`]);
+    const result = await r0.beginDualPrimary();
+    expect([result.state.node1?.role, result.state.node2?.role]).toEqual(['Primary', 'Primary']);
+    expect([...t.node1.commands, ...t.node2.commands].filter((c) => c.startsWith('drbdadm primary'))).toEqual([]);
+  });
+
+  it('closes by banning the promoted role from the other node, restoring the saved promoted-max, then lifting the ban', async () => {
+    const t = twoNodes();
+    t.node1.reply(EVENTS2, 'events2-dual-primary-node1').reply(SHOW, 'show-two-primaries-node1');
+    t.node2.reply(EVENTS2, 'events2-dual-primary-node2').reply(SHOW, 'show-two-primaries-node2');
+    deviceUse(t.node2, 'none');
+    // Derived: the CIB as hastor's window left it (promoted-max 2, the old value saved).
+    const cib = fixture('cib-drbd-running.xml').replace(
+      '<nvpair id="ms_drbd_r0-promoted-max" name="promoted-max" value="1"/>',
+      '<nvpair id="ms_drbd_r0-promoted-max" name="promoted-max" value="2"/><nvpair id="ms_drbd_r0-meta_attributes-hastor-promoted-max-before" name="hastor-promoted-max-before" value="1"/>',
+    );
+    t.node1.reply(CRM_MON, ok(fixture('crm-mon-running.xml'))).reply(CIBADMIN, ok(cib));
+    const BAN = 'crm_resource --resource ms_drbd_r0 --ban --promoted --node node2';
+    const RESTORE = 'crm_resource --resource ms_drbd_r0 --meta --set-parameter promoted-max --parameter-value 1';
+    const FORGET = 'crm_resource --resource ms_drbd_r0 --meta --delete-parameter hastor-promoted-max-before';
+    const CLEAR = 'crm_resource --resource ms_drbd_r0 --clear --promoted --node node2';
+    t.node1.reply(BAN, ok('')).reply(FORGET, ok('')).reply(CLEAR, ok('')).reply(RESTORE, ok('')).on(RESTORE, () => {
+      t.node1.reply(EVENTS2, 'events2-primary');
+      t.node2.reply(EVENTS2, 'events2-secondary');
+    });
+    const r0 = new DrbdResource(t.cluster, R0_TWO, { pollIntervalMs: 0, timeouts: { roleMs: 500 } });
+    const result = await r0.endDualPrimary({ keep: 'node1' });
+    expect(result.actions.map((a) => a.argv.join(' '))).toEqual([BAN, RESTORE, FORGET, CLEAR]);
+    expect(t.node2.commands.filter((c) => c.startsWith('drbdadm secondary'))).toEqual([]);
+    expect(result.state.node2?.role).toBe('Secondary');
   });
 });
