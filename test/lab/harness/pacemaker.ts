@@ -111,10 +111,14 @@ export interface CrmMonNode {
 export interface CrmMonResource {
   id: string;
   agent: string;
-  role: string;
   active: boolean;
   failed: boolean;
-  /** The operation in flight (crm_mon's `pending`, e.g. "Starting", "Promoting"); absent when settled. */
+  /**
+   * The role; Pacemaker 2.1.5's XML shows an operation in flight as a role
+   * ("Starting", "Stopping", "Promoting", …) with active="true" while it runs.
+   */
+  role: string;
+  /** crm_mon's `pending` attribute when present (other Pacemaker versions); absent when settled. */
   pending?: string;
   /** Nodes it runs on. */
   nodes: string[];
