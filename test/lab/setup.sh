@@ -5,7 +5,8 @@
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(user-mode-linux drbd-utils lvm2 thin-provisioning-tools lvm2-lockd sanlock kmod iproute2 openssh-server openssh-client sudo open-iscsi e2fsprogs xfsprogs prometheus prometheus-node-exporter tmux)
+PACKAGES=(user-mode-linux drbd-utils lvm2 thin-provisioning-tools lvm2-lockd sanlock kmod iproute2 openssh-server openssh-client sudo open-iscsi e2fsprogs xfsprogs prometheus prometheus-node-exporter tmux
+  pacemaker corosync crmsh pcs pacemaker-cli-utils fence-agents resource-agents dlm-controld)
 
 say() { printf 'lab-setup: %s\n' "$*"; }
 die() { printf 'lab-setup: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -49,6 +50,12 @@ for m in drbd dm-mod overlay; do
   say "module $m: ${found#"$MOD_DIR"/}"
 done
 
+# The Pacemaker lab: DRBD's OCF agent ships in drbd-utils, Filesystem in resource-agents,
+# and lab fence agents go where Pacemaker looks for fence_* (/usr/sbin).
+for f in /usr/lib/ocf/resource.d/linbit/drbd /usr/lib/ocf/resource.d/heartbeat/Filesystem /usr/lib/drbd/crm-fence-peer.sh /usr/sbin/corosync /usr/sbin/pacemakerd; do
+  [ -e "$f" ] || die "$f missing after install"
+done
+
 # Guest RAM lives in a deleted file under $TMPDIR (/dev/shm by default).
 SHM_DIR=${TMPDIR:-/dev/shm}
 avail_kb=$(df -Pk "$SHM_DIR" | awk 'NR==2 {print $4}')
@@ -61,5 +68,6 @@ ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 say "UML kernel: $UML_VER (user-mode-linux $(ver user-mode-linux))"
 say "DRBD module: $(modinfo -F version "$MOD_DIR"/kernel/drivers/block/drbd/drbd.ko* 2>/dev/null || echo '?')"
 say "drbd-utils: $(ver drbd-utils)  lvm2: $(ver lvm2)  sanlock: $(ver sanlock)"
+say "pacemaker: $(ver pacemaker)  corosync: $(ver corosync)  resource-agents: $(ver resource-agents)  fence-agents: $(ver fence-agents)"
 say "node: $(node --version 2>/dev/null || echo 'missing')"
 say "ok"

@@ -8,23 +8,55 @@
  * installDrbdFenceHandler puts a DRBD fence-peer handler in a node that exits
  * 7 ("peer fenced") only after the host answered that the peer is off, and 1
  * otherwise, so DRBD keeps I/O frozen when the fence did not happen.
+ *
+ * Pacemaker's fence agent of the lab (fence_lab, installFenceAgent in
+ * pacemaker.ts) asks the same service with an `action`: off, reboot (off, the
+ * answer, then Lab.bootNode), on, status, monitor, list. "off" is answered
+ * only once the target's recorded UML pid is gone and no process of it is
+ * left (Lab.killNode waits for that; the service checks again before answering).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './lab.js';
 import type { LabNode } from './lab-node.js';
+import { umlProcesses } from './reaper.js';
 
 export const FENCE_HANDLER = '/usr/local/sbin/lab-fence-peer';
 
+/** What a node may ask the host: power actions on a target, and the queries of a fence agent. */
+export type FenceAction = 'off' | 'reboot' | 'on' | 'status' | 'monitor' | 'list';
+
+/** One power-off the host did (or refused): the actions off and reboot. */
 export interface FenceRecord {
   from: string;
   target: string;
-  result: 'off' | 'void';
+  /** What was asked (DRBD's handler asks `off`). */
+  action: 'off' | 'reboot';
+  /**
+   * off: the target's recorded UML pid is gone and none of its processes is
+   * left (checked after the kill, before answering); void: the asker was dead
+   * when served, nothing done, no answer; failed: the target still ran.
+   */
+  result: 'off' | 'void' | 'failed';
+  /** The target's UML pid at the time of the request (the one checked gone). */
+  targetPid: number;
+  /** For reboot: whether the target booted again after the answer. */
+  bootedAgain?: boolean;
+  atMs: number;
+}
+
+/** A query answered (status, monitor, list, on). */
+export interface FenceQuery {
+  from: string;
+  target: string;
+  action: FenceAction;
+  result: string;
   atMs: number;
 }
 
 export interface FenceService {
   readonly fenced: readonly FenceRecord[];
+  readonly queries: readonly FenceQuery[];
   stop(): void;
 }
 
@@ -32,35 +64,81 @@ interface FenceRequest {
   from: string;
   target: string;
   id: string;
+  /** Absent in requests of DRBD's handler: off. */
+  action?: FenceAction;
 }
 
-const fenceDir = (node: LabNode): string => join(node.nodeDir, 'fence');
+/** The host-shared directory a node writes its fence requests into (same path inside the node). */
+export const fenceDir = (node: LabNode): string => join(node.nodeDir, 'fence');
 
-/** Serves the fence requests of every node of `lab`, one at a time, until stop(). */
+/** True once no process of the node's boot is left and its recorded pid is gone from the host. */
+function confirmedOff(node: LabNode, pid: number): boolean {
+  return !node.isRunning() && umlProcesses(node.umid).length === 0 && !existsSync(`/proc/${pid}`);
+}
+
+/**
+ * Serves the fence requests of every node of `lab`, one at a time, until
+ * stop(). `off` and `reboot` answer "off" only after the target's recorded
+ * UML pid is confirmed gone (Lab.killNode waits for it; checked again here);
+ * `reboot` boots the target again after answering.
+ */
 export function startFenceService(lab: Lab, options: { pollMs?: number; log?: (line: string) => void } = {}): FenceService {
   const fenced: FenceRecord[] = [];
+  const queries: FenceQuery[] = [];
   const log = options.log ?? ((line: string) => console.log(line));
   let stopped = false;
   let busy = false;
   for (const node of lab.nodes) mkdirSync(fenceDir(node), { recursive: true });
 
+  const answer = (dir: string, id: string, body: Record<string, unknown>): void => {
+    writeFileSync(join(dir, `${id}.tmp`), `${JSON.stringify(body)}\n`);
+    renameSync(join(dir, `${id}.tmp`), join(dir, `${id}.res`));
+  };
+
   const serve = async (node: LabNode, file: string): Promise<void> => {
     const dir = fenceDir(node);
     const request = JSON.parse(readFileSync(join(dir, file), 'utf8')) as FenceRequest;
     renameSync(join(dir, file), join(dir, `${request.id}.taken`));
-    // The asker died before we got to it (the peer fenced it first): do nothing.
+    const action = request.action ?? 'off';
     const asker = lab.node(request.from);
+    const target = lab.nodes.find((n) => n.name === request.target);
+    if (action === 'monitor' || action === 'list' || action === 'status' || action === 'on') {
+      let result = 'ok';
+      if (action === 'status') result = target ? (target.isRunning() ? 'on' : 'off') : 'unknown';
+      if (action === 'on') {
+        if (!target) result = 'unknown';
+        else {
+          if (!target.isRunning()) await lab.bootNode(target.name);
+          result = target.isRunning() ? 'on' : 'failed';
+        }
+      }
+      queries.push({ from: request.from, target: request.target, action, result, atMs: Date.now() });
+      if (asker.isRunning()) answer(dir, request.id, { result, nodes: lab.nodes.map((n) => n.name) });
+      return;
+    }
+    if (!target) {
+      if (asker.isRunning()) answer(dir, request.id, { result: 'unknown' });
+      return;
+    }
+    // The asker died before we got to it (the peer fenced it first): do nothing.
+    const targetPid = target.pid;
     let result: FenceRecord['result'] = 'void';
     if (asker.isRunning()) {
-      const target = lab.node(request.target);
       if (target.isRunning()) await lab.killNode(target.name);
-      result = 'off';
+      result = confirmedOff(target, targetPid) ? 'off' : 'failed';
     }
-    fenced.push({ from: request.from, target: request.target, result, atMs: Date.now() });
-    log(`[lab] fence request from ${request.from} for ${request.target}: ${result}`);
-    if (asker.isRunning()) {
-      writeFileSync(join(dir, `${request.id}.tmp`), `${JSON.stringify({ result })}\n`);
-      renameSync(join(dir, `${request.id}.tmp`), join(dir, `${request.id}.res`));
+    const record: FenceRecord = { from: request.from, target: request.target, action, result, targetPid, atMs: Date.now() };
+    fenced.push(record);
+    log(`[lab] fence ${action} request from ${request.from} for ${request.target} (pid ${targetPid}): ${result}`);
+    if (asker.isRunning()) answer(dir, request.id, { result });
+    if (action === 'reboot' && result === 'off') {
+      try {
+        await lab.bootNode(target.name);
+        record.bootedAgain = true;
+      } catch (error) {
+        record.bootedAgain = false;
+        log(`[lab] fence reboot: ${target.name} did not boot again: ${(error as Error).message.split('\n')[0]}`);
+      }
     }
   };
 
@@ -81,6 +159,7 @@ export function startFenceService(lab: Lab, options: { pollMs?: number; log?: (l
   timer.unref();
   return {
     fenced,
+    queries,
     stop() {
       stopped = true;
       clearInterval(timer);
