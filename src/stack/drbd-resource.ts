@@ -470,6 +470,7 @@ export class DrbdResource {
     const states = await this.states(nodes);
     const up = nodes.filter((n) => states[n] !== null);
     const primaries = up.filter((n) => isPrimary(states[n]));
+    if (up.length > 0) await this.assertClusterManagerAllows('down', up);
     for (const n of primaries) await this.assertNodeNotInUse(n, 'down');
     const ordered = [...primaries, ...up.filter((n) => !primaries.includes(n))];
     const plan: Action[] = ordered.map((n) => ({
@@ -477,7 +478,6 @@ export class DrbdResource {
       argv: drbdadm('down', this.name),
       reason: primaries.includes(n) ? 'up as Primary, not in use: down demotes, disconnects and detaches' : 'the resource is up',
     }));
-    if (plan.length > 0) await this.assertClusterManagerAllows('down', [...new Set(plan.map((a) => a.node))]);
     if (dryRun) return this.result('down', true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, 'down', plan, done);
@@ -568,6 +568,8 @@ export class DrbdResource {
     const status = states[node] ?? null;
     if (status === null) throw new ResourceStateError(this.name, `${this.name} is not up on ${node}: run up first`);
     if (isPrimary(status)) return this.result('promote', dryRun, [], states);
+    // Under Pacemaker the way to switch over is its own move: say so before anything else.
+    await this.assertClusterManagerAllows('promote', [node]);
     const others = this.nodeNames.filter((n) => n !== node && isPrimary(states[n]));
     if (others.length > 0) {
       const running = await this.drbd(node).runningConfig(this.name);
@@ -584,7 +586,6 @@ export class DrbdResource {
         reason: force ? `${node} has no UpToDate data; force makes it the good copy` : hasUpToDateData(status) ? `${node} is Secondary with UpToDate data` : `${node} is Secondary; promote-without-uptodate overridden`,
       },
     ];
-    if (plan.length > 0) await this.assertClusterManagerAllows('promote', [...new Set(plan.map((a) => a.node))]);
     if (dryRun) return this.result('promote', true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, 'promote', plan, done);
@@ -598,9 +599,9 @@ export class DrbdResource {
     this.select([node]);
     const states = await this.states();
     if (!isPrimary(states[node])) return this.result('demote', dryRun, [], states);
+    await this.assertClusterManagerAllows('demote', [node]);
     await this.assertNodeNotInUse(node, 'demote');
     const plan: Action[] = [{ node, argv: drbdadm('secondary', this.name), reason: `${node} is Primary and not in use` }];
-    if (plan.length > 0) await this.assertClusterManagerAllows('demote', [...new Set(plan.map((a) => a.node))]);
     if (dryRun) return this.result('demote', true, plan, states);
     const done: Action[] = [];
     await performActions(this.cluster, 'demote', plan, done);

@@ -20,7 +20,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResourceDefinitionInput } from '../../src/index.js';
+import { SafetyError } from '../../src/errors.js';
+import { parseResourceDefinition, setPacemakerMaintenance } from '../../src/index.js';
 import { Cluster } from '../../src/stack/cluster.js';
+import { runDoctor } from '../../src/stack/doctor.js';
 import { DrbdResource } from '../../src/stack/drbd-resource.js';
 import { secondsSince, upToDateBoth, waitForProc } from './drbd-scenario.js';
 import { startFenceService, type FenceService } from './harness/fence.js';
@@ -64,6 +67,7 @@ let promoted: LabNode;
 let survivor: LabNode;
 let dataSum = '';
 const recorded: { name: string; what: string }[] = [];
+let definition: ResourceDefinitionInput;
 const versions: Record<string, string> = {};
 
 function record(name: string, content: string, what: string): void {
@@ -210,7 +214,7 @@ describe('Pacemaker + Corosync on two lab nodes, with fencing through the host',
   });
 
   it('d. DRBD r0 under a promotable clone, ext4 mounted where it is promoted, known data written', async () => {
-    const definition: ResourceDefinitionInput = {
+    definition = {
       name: 'r0',
       target: '8.4',
       protocol: 'C',
@@ -400,6 +404,44 @@ describe('Pacemaker + Corosync on two lab nodes, with fencing through the host',
       await recordState(survivor, 'standby', `${victim.name} in standby (its r0 instance stopped), r0 promoted and fs-r0 mounted on ${survivor.name}`);
       await survivor.execOk(['crm_attribute', '--node', victim.name, '--name', 'standby', '--delete']);
     }
+  });
+});
+
+describe('hastor under Pacemaker (issue 16): never behind its back', () => {
+  it('h. down of the unpromoted side and a switchover are refused with the crm_resource way; doctor reads the cluster; maintenance hands r0 over and back', async () => {
+    const victim = promoted;
+    const cluster = await Cluster.connect(lab!.nodes.map((n) => ({ name: n.name, executor: new LabExecutor(n) })));
+    const r0 = new DrbdResource(cluster, definition);
+    const before = (await survivor.execOk(['cat', '/proc/drbd'])).stdout;
+
+    const down = await r0.down({ nodes: [victim.name] }).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(SafetyError);
+    expect((down as SafetyError).rule).toBe('pacemaker-managed');
+    expect((down as Error).message).toContain(`Pacemaker manages r0 as drbd-r0-clone (promoted on ${survivor.name})`);
+    expect((down as Error).message).toContain(`crm_resource --resource drbd-r0-clone --ban --node ${victim.name}`);
+    const switchover = await r0.promote(victim.name).catch((e: unknown) => e);
+    expect((switchover as SafetyError).rule).toBe('pacemaker-managed');
+    expect((switchover as Error).message).toContain(`crm_resource --resource drbd-r0-clone --move --promoted --node ${victim.name}`);
+    // Nothing changed: both still up and connected, the same roles.
+    expect((await survivor.execOk(['cat', '/proc/drbd'])).stdout.split('\n')[2]?.replace(/ns:.*/, '')).toBe(before.split('\n')[2]?.replace(/ns:.*/, ''));
+
+    const report = await runDoctor(cluster, [parseResourceDefinition(definition)]);
+    const pcmk = report.findings.filter((f) => f.rule.startsWith('pacemaker-'));
+    log(`doctor's Pacemaker findings on the healthy cluster: ${pcmk.map((f) => `${f.severity} ${f.rule}`).join(', ') || 'none'}`);
+    expect(pcmk.filter((f) => f.severity === 'error')).toEqual([]);
+
+    const t = Date.now();
+    const on = await setPacemakerMaintenance(cluster.node(survivor.name).executor, { on: true, resource: 'drbd-r0-clone' });
+    expect(on).toMatchObject({ already: false, resource: 'drbd-r0-clone' });
+    log(`maintenance on for drbd-r0-clone: crm_mon showed it unmanaged ${secondsSince(t)} after`);
+    const unmanaged = await runDoctor(cluster, [parseResourceDefinition(definition)]);
+    expect(unmanaged.findings.map((f) => f.rule)).toContain('pacemaker-unmanaged');
+    // Hands off: hastor plans the down itself (not run: Pacemaker gets r0 back as it was).
+    const plan = await r0.down({ nodes: [victim.name], dryRun: true });
+    expect(plan.actions.map((a) => `${a.node}: ${a.argv.join(' ')}`)).toEqual([`${victim.name}: drbdadm down r0`]);
+    const off = await setPacemakerMaintenance(cluster.node(survivor.name).executor, { on: false, resource: 'drbd-r0-clone' });
+    expect(off.already).toBe(false);
+    expect((await r0.down({ nodes: [victim.name], dryRun: true }).catch((e: unknown) => e) as SafetyError).rule).toBe('pacemaker-managed');
   });
 });
 

@@ -159,6 +159,19 @@ describe('DrbdResource asks Pacemaker by default', () => {
     expect(t.node1.commands).toContain(CIBADMIN);
   });
 
+  it('a switchover (node1 Primary, promote node2) points to Pacemaker’s move, before the two-primaries rule; a demote before the in-use check', async () => {
+    const t = twoNodes();
+    primarySecondary(t);
+    pacemakerOn(t.node1);
+    const r0 = new DrbdResource(t.cluster, R0, { pollIntervalMs: 0 });
+    const promote = await r0.promote('node2').catch((e: unknown) => e);
+    expect((promote as SafetyError).rule).toBe('pacemaker-managed');
+    expect((promote as Error).message).toContain('crm_resource --resource ms_drbd_r0 --move --promoted --node node2');
+    const demote = await r0.demote('node1').catch((e: unknown) => e);
+    expect((demote as SafetyError).rule).toBe('pacemaker-managed');
+    expect(t.node1.commands.some((c) => c.includes('mountinfo'))).toBe(false);
+  });
+
   it('without Pacemaker on the nodes the same promotion runs', async () => {
     const t = twoNodes();
     secondaries(t);
