@@ -17,7 +17,8 @@ export function lineAtOffset(text: string, offset: number): number {
   return line;
 }
 
-function lineText(text: string, line: number): string {
+/** The text of 1-based line `line` (trailing space dropped); '' past the end. */
+export function lineText(text: string, line: number): string {
   let start = 0;
   for (let n = 1; n < line; n++) {
     const next = text.indexOf('\n', start);

@@ -9,7 +9,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ParseError } from '../errors.js';
-import { lineAtOffset } from '../json-input.js';
+import { lineAtOffset, lineText } from '../json-input.js';
 
 /** Far above anything crm_mon or a CIB nests (under 15). */
 export const XML_MAX_DEPTH = 64;
@@ -24,17 +24,6 @@ export interface XmlElement {
 
 const ATTRIBUTES = ':@';
 const TEXT = '#text';
-
-function lineText(text: string, line: number): string {
-  let start = 0;
-  for (let n = 1; n < line; n++) {
-    const next = text.indexOf('\n', start);
-    if (next < 0) return '';
-    start = next + 1;
-  }
-  const end = text.indexOf('\n', start);
-  return text.slice(start, end < 0 ? undefined : end).trim();
-}
 
 /** Offset of the tag that opens level `maxDepth + 1`, or -1; a rough scan, before the library walks anything. */
 function tooDeepAt(text: string, maxDepth: number): number {
@@ -85,7 +74,7 @@ export function parseXml(text: string, source: string): XmlElement {
   const deep = tooDeepAt(text, XML_MAX_DEPTH);
   if (deep >= 0) {
     const line = lineAtOffset(text, deep);
-    throw new ParseError(`XML nested more than ${XML_MAX_DEPTH} levels deep`, { source, line, excerpt: lineText(text, line) });
+    throw new ParseError(`XML nested more than ${XML_MAX_DEPTH} levels deep`, { source, line, excerpt: lineText(text, line).trim() });
   }
   let valid: ReturnType<typeof XMLValidator.validate>;
   try {
@@ -95,7 +84,7 @@ export function parseXml(text: string, source: string): XmlElement {
   }
   if (valid !== true) {
     const line = valid.err.line;
-    throw new ParseError(`not well-formed XML (${valid.err.msg})`, { source, line, excerpt: lineText(text, line) });
+    throw new ParseError(`not well-formed XML (${valid.err.msg})`, { source, line, excerpt: lineText(text, line).trim() });
   }
   let raw: unknown;
   try {
