@@ -8,7 +8,7 @@
  * where it is not running, are no obstacle: the first node where it runs
  * answers for the cluster.
  */
-import { CommandError, SafetyError } from '../errors.js';
+import { ConfigError, ParseError, SafetyError } from '../errors.js';
 import {
   banArgv,
   banPromotedArgv,
@@ -97,8 +97,9 @@ export async function readPacemakerOn(cluster: Cluster, nodes: readonly string[]
     try {
       crmMon = await readCrmMon(executor, options);
     } catch (error) {
-      if (error instanceof PacemakerUnavailableError || error instanceof CommandError) continue;
-      throw error;
+      // Output Pacemaker gave but that does not parse must not pass for "no Pacemaker"; any other failure means this node cannot say.
+      if (error instanceof ParseError || error instanceof ConfigError) throw error;
+      continue;
     }
     const cib = await readCib(executor, options);
     return { readOn: name, crmMon, cib, view: buildPacemakerView({ crmMon, cib }) };

@@ -11,6 +11,7 @@ import { SafetyError } from '../../../src/errors.js';
 import { parseCrmMon } from '../../../src/pacemaker/index.js';
 import { unsettledReasons } from '../../../src/pacemaker/operations.js';
 import { assertClusterSettled, assertNotBehindClusterManager, pacemakerCheck, type PacemakerHold } from '../../../src/stack/cluster-manager.js';
+import { Cluster } from '../../../src/stack/cluster.js';
 import { DrbdResource } from '../../../src/stack/drbd-resource.js';
 import { grow } from '../../../src/stack/growth/execute.js';
 import type { GrowthTopology } from '../../../src/stack/growth/topology.js';
@@ -58,6 +59,25 @@ describe('pacemakerCheck: who holds a DRBD resource', () => {
     });
     expect(hold?.readOn).toBe('node2');
     expect(t.node1.commands).toEqual([CRM_MON]);
+  });
+
+  it('a node that cannot be reached (its executor fails outright) is skipped, as growth reads skip it', async () => {
+    const t = twoNodes();
+    const down = { node: 'node1', run: async () => { throw new Error('node1: the lab node is not running'); }, readFile: async () => '', writeFile: async () => undefined };
+    const cluster = new Cluster([
+      { name: 'node1', executor: down },
+      { name: 'node2', executor: t.node2 },
+    ]);
+    pacemakerOn(t.node2);
+    expect((await pacemakerCheck().hold(cluster, 'r0', ['node1', 'node2']))?.readOn).toBe('node2');
+    t.node2.reply(CRM_MON, { stdout: '', stderr: 'sh: 1: crm_mon: not found\n', exitCode: 127 });
+    expect(await pacemakerCheck().hold(cluster, 'r0', ['node1', 'node2'])).toBeNull();
+  });
+
+  it('crm_mon output that does not parse is an error, not "no Pacemaker"', async () => {
+    const t = twoNodes();
+    t.node1.reply(CRM_MON, ok('<pacemaker-result><summary>'));
+    await expect(pacemakerCheck().hold(t.cluster, 'r0', ['node1', 'node2'])).rejects.toThrow(/XML/);
   });
 
   it('no Pacemaker on any node: not held, and the CIB is never asked for', async () => {
