@@ -1,11 +1,10 @@
 /** `hastor lvm report|lock|cluster-setup`. */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { constants, hostname } from 'node:os';
+import { constants } from 'node:os';
 import { Argument, Command, Option } from 'commander';
 import {
   CommandError,
-  LocalExecutor,
   LvmConfigFile,
   lockingDirFrom,
   lvmHostIdOf,
@@ -18,7 +17,6 @@ import {
   setupLvmlockd,
   startLockspace,
   withLvmLocks,
-  type Executor,
   type InterpretedReport,
   type LogicalVolume,
   type PhysicalVolume,
@@ -29,6 +27,7 @@ import { parseDuration } from '../duration.js';
 import { colorsFor, escapeControls, formatBytes, table } from '../format.js';
 import { numbersForBigints, type ClusterSetupJson, type LvmReportJson } from '../json-contract.js';
 import { collect } from '../operation-output.js';
+import { nodeExecutor } from './resource-context.js';
 
 type Kind = 'pvs' | 'vgs' | 'lvs';
 const KINDS: readonly Kind[] = ['pvs', 'vgs', 'lvs'];
@@ -67,13 +66,6 @@ function reportPart(report: InterpretedReport<unknown>) {
   };
 }
 
-/** The node's executor: --node from the cluster file, else this machine (no cluster file needed). */
-async function nodeExecutor(context: CliContext, node: string | undefined): Promise<Executor> {
-  if (node === undefined) return new LocalExecutor(hostname());
-  const loaded = await context.loadCluster();
-  if (!loaded.cluster.has(node)) context.usageError(`no node ${JSON.stringify(node)} in ${loaded.file.path} (it has ${loaded.cluster.names.join(', ')})`);
-  return loaded.cluster.node(node).executor;
-}
 
 function reportCommand(context: CliContext): Command {
   return new Command('report')

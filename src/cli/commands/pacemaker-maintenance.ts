@@ -3,10 +3,10 @@
  * (maintenance-mode) or one resource (is-managed), so hastor — or an
  * operator — may act on it without fighting the cluster manager, and back.
  */
-import { hostname } from 'node:os';
 import { Command } from 'commander';
-import { LocalExecutor, commandLine, readPacemakerView, setPacemakerMaintenance, type Executor } from '../../index.js';
+import { commandLine, readPacemakerView, setPacemakerMaintenance } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { nodeExecutor } from './resource-context.js';
 
 interface MaintenanceOptions {
   resource?: string;
@@ -16,12 +16,6 @@ interface MaintenanceOptions {
   json?: boolean;
 }
 
-async function executorFor(context: CliContext, node: string | undefined): Promise<Executor> {
-  if (node === undefined) return new LocalExecutor(hostname());
-  const loaded = await context.loadCluster();
-  if (!loaded.cluster.has(node)) context.usageError(`no node ${JSON.stringify(node)} in ${loaded.file.path} (it has ${loaded.cluster.names.join(', ')})`);
-  return loaded.cluster.node(node).executor;
-}
 
 export function maintenanceCommand(context: CliContext): Command {
   return new Command('maintenance')
@@ -48,7 +42,7 @@ Examples:
     .action(async (word: string, options: MaintenanceOptions) => {
       if (word !== 'on' && word !== 'off') context.usageError(`maintenance takes on or off, not ${JSON.stringify(word)}`);
       if (options.resource !== undefined && options.drbd !== undefined) context.usageError('give --resource or --drbd, not both');
-      const executor = await executorFor(context, options.node);
+      const executor = await nodeExecutor(context, options.node);
       let resource = options.resource;
       if (options.drbd !== undefined) {
         const view = await readPacemakerView(executor);

@@ -3,19 +3,17 @@
  * reads crm_mon and the CIB (live, or saved files of a support bundle).
  * `pacemakerCommand(context)` returns the group so siblings can be added.
  */
-import { hostname } from 'node:os';
 import { Command } from 'commander';
 import {
-  LocalExecutor,
   buildPacemakerView,
   parseCib,
   parseCrmMon,
   readCaptureFile,
   readPacemakerView,
-  type Executor,
   type PacemakerView,
 } from '../../index.js';
 import type { CliContext } from '../context.js';
+import { nodeExecutor } from './resource-context.js';
 import { maintenanceCommand } from './pacemaker-maintenance.js';
 import { addPacemakerConfigCommand } from './pacemaker-config.js';
 import { colorsFor, escapeControls, table, type Colors } from '../format.js';
@@ -90,13 +88,6 @@ export function renderPacemakerStatus(view: PacemakerView, colors: Colors): stri
   return lines.join('\n');
 }
 
-/** The node's executor: --node from the cluster file, else this machine. */
-async function nodeExecutor(context: CliContext, node: string | undefined): Promise<Executor> {
-  if (node === undefined) return new LocalExecutor(hostname());
-  const loaded = await context.loadCluster();
-  if (!loaded.cluster.has(node)) context.usageError(`no node ${JSON.stringify(node)} in ${loaded.file.path} (it has ${loaded.cluster.names.join(', ')})`);
-  return loaded.cluster.node(node).executor;
-}
 
 function statusCommand(context: CliContext): Command {
   return new Command('status')

@@ -1,5 +1,6 @@
 /** A resource of the cluster file, ready to operate on: shared by `resource` and `dual-primary`. */
-import { DrbdResource, lvmUpperLayerCheck, type LoadedCluster } from '../../index.js';
+import { hostname } from 'node:os';
+import { DrbdResource, LocalExecutor, lvmUpperLayerCheck, type Executor, type LoadedCluster } from '../../index.js';
 import { BadInputError, type CliContext } from '../context.js';
 
 export interface ResourceTarget {
@@ -39,4 +40,12 @@ export function nodeOrLocal(context: CliContext, target: ResourceTarget, node: s
   const local = target.loaded.file.nodes.find((n) => n.local === true && target.resource.nodeNames.includes(n.name));
   if (local === undefined) context.usageError(`${what} needs --node (one of ${target.resource.nodeNames.join(', ')}); no local node of ${target.resource.name} in the cluster file`);
   return local.name;
+}
+
+/** The node's executor: --node from the cluster file, else this machine (no cluster file needed). */
+export async function nodeExecutor(context: CliContext, node: string | undefined): Promise<Executor> {
+  if (node === undefined) return new LocalExecutor(hostname());
+  const loaded = await context.loadCluster();
+  if (!loaded.cluster.has(node)) context.usageError(`no node ${JSON.stringify(node)} in ${loaded.file.path} (it has ${loaded.cluster.names.join(', ')})`);
+  return loaded.cluster.node(node).executor;
 }
