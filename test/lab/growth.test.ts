@@ -531,7 +531,12 @@ describe('faults during growth (issue 15): each leaves data intact and a grow th
       log(`kill round ${round}: ${run.stdout.trim().replace(/\n/g, ' | ')}`);
       if (/^killed$/m.test(run.stdout)) {
         const underWay = stepsUnderWay(run.stdout);
-        expect(underWay.length, `a step under way at the kill: ${run.stdout}`).toBeGreaterThan(0);
+        // Under load the killer can see a short step's start line only after it ended (CI run 26: a 0.6 s
+        // zeroing): that kill landed between steps, so it covers no kind; the next run is killed again.
+        if (underWay.length === 0) {
+          log(`kill round ${round} landed between steps; trying that kind again`);
+          continue;
+        }
         killedAt.push(...underWay);
         kills++;
         await node1.execOk(['sh', '-c', `cat >> ${covered}`], { stdin: underWay.map((s) => `${s}\n`).join('') });
