@@ -8,7 +8,7 @@
  * where it is not running, are no obstacle: the first node where it runs
  * answers for the cluster.
  */
-import { ConfigError, ParseError, SafetyError } from '../errors.js';
+import { CommandError, HastorError, SafetyError } from '../errors.js';
 import {
   banArgv,
   banPromotedArgv,
@@ -71,11 +71,6 @@ export function pacemakerHoldFrom(readOn: string, crmMon: CrmMonStatus, cib: Cib
   };
 }
 
-/**
- * Reads Pacemaker on the resource's nodes in turn, the first node where it
- * runs answering. A node without it, where it is stopped, or that cannot be
- * reached is skipped: the operation itself reports an unreachable node.
- */
 /** Pacemaker as read on one node: the first of `nodes` where it runs. */
 export interface PacemakerReading {
   readOn: string;
@@ -88,7 +83,9 @@ export interface PacemakerReading {
  * Reads Pacemaker on `nodes` in turn, the first node where it runs
  * answering. A node without it, where it is stopped, or that cannot be
  * reached is skipped (the caller reports an unreachable node itself); null
- * when it runs on none of them.
+ * when it runs on none of them. A node that answers but will not say (sudo
+ * refuses crm_mon, crm_mon fails or hangs) is a SafetyError
+ * (pacemaker-unreadable), never "no Pacemaker".
  */
 export async function readPacemakerOn(cluster: Cluster, nodes: readonly string[], options: { timeoutMs?: number } = {}): Promise<PacemakerReading | null> {
   for (const name of nodes) {
@@ -97,14 +94,43 @@ export async function readPacemakerOn(cluster: Cluster, nodes: readonly string[]
     try {
       crmMon = await readCrmMon(executor, options);
     } catch (error) {
-      // Output Pacemaker gave but that does not parse must not pass for "no Pacemaker"; any other failure means this node cannot say.
-      if (error instanceof ParseError || error instanceof ConfigError) throw error;
-      continue;
+      if (nodeCannotSay(error)) continue;
+      throw unreadable(name, 'crm_mon -1 --output-as=xml', error);
     }
-    const cib = await readCib(executor, options);
+    let cib: Cib;
+    try {
+      cib = await readCib(executor, options);
+    } catch (error) {
+      throw unreadable(name, 'cibadmin -Q', error);
+    }
     return { readOn: name, crmMon, cib, view: buildPacemakerView({ crmMon, cib }) };
   }
   return null;
+}
+
+/**
+ * No Pacemaker here (not installed, not running), or the node cannot be
+ * reached at all (ssh's 255, an executor that fails outright): another node
+ * answers, and the operation reports an unreachable node itself.
+ */
+function nodeCannotSay(error: unknown): boolean {
+  if (error instanceof PacemakerUnavailableError) return true;
+  if (error instanceof CommandError) return error.exitCode === 255;
+  return !(error instanceof HastorError);
+}
+
+/**
+ * Anything else (sudo refusing crm_mon, a hung crm_mon, output that does not
+ * parse) must not pass for "no Pacemaker": hastor would then act behind it.
+ */
+function unreadable(node: string, command: string, error: unknown): HastorError {
+  if (!(error instanceof CommandError)) return error instanceof HastorError ? error : new HastorError('E_COMMAND', String(error));
+  const sudo = /\bsudo\b/.test(error.stderr) || error.argv[0] === 'sudo';
+  return new SafetyError(
+    'pacemaker-unreadable',
+    `${node}: cannot tell whether Pacemaker manages this resource: \`${command}\` failed (${error.message.split('\n')[0]})${sudo ? `; hastor's user needs the sudo rule for \`/usr/bin/env LC_ALL=C ${command}\` (docs/pacemaker.md)` : ''}`,
+    'give hastor the right to read Pacemaker on that node, or, where no cluster manager runs, turn the check off (clusterManager: null)',
+  );
 }
 
 /** The default check: Pacemaker, read on the resource's nodes. */

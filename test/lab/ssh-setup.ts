@@ -22,6 +22,7 @@ export const BASE_SUDOERS = `Defaults:hastor !requiretty
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C drbdadm *, /usr/bin/env LC_ALL\\=C drbdsetup *
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C cat -- *
 hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C wipefs --no-act --output TYPE --noheadings /dev/*
+hastor ALL=(root) NOPASSWD: /usr/bin/env LC_ALL\\=C crm_mon -1 --output-as\\=xml, /usr/bin/env LC_ALL\\=C cibadmin -Q
 hastor ALL=(root) NOPASSWD: ${sudoersWriteCommand('/etc/drbd.d/*', '*')}
 `;
 

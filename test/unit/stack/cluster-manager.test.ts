@@ -80,6 +80,36 @@ describe('pacemakerCheck: who holds a DRBD resource', () => {
     await expect(pacemakerCheck().hold(t.cluster, 'r0', ['node1', 'node2'])).rejects.toThrow(/XML/);
   });
 
+  it('sudo refusing crm_mon is an error naming the rule, never "no Pacemaker" (hastor would act behind it)', async () => {
+    const t = twoNodes();
+    t.node1.reply(CRM_MON, { stdout: '', stderr: 'sudo: a password is required\n', exitCode: 1 });
+    pacemakerOn(t.node2);
+    const error = await pacemakerCheck().hold(t.cluster, 'r0', ['node1', 'node2']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SafetyError);
+    expect((error as SafetyError).rule).toBe('pacemaker-unreadable');
+    expect((error as Error).message).toMatch(/^node1: cannot tell whether Pacemaker manages this resource/);
+    expect((error as Error).message).toContain('sudo rule for `/usr/bin/env LC_ALL=C crm_mon -1 --output-as=xml`');
+    // node2 would have answered, but a node that will not say is not skipped.
+    expect(t.node2.commands).toEqual([]);
+  });
+
+  it('ssh failing to connect (255) skips the node like an unreachable one', async () => {
+    const { hold, t } = await holdOf('r0', (t) => {
+      t.node1.reply(CRM_MON, { stdout: '', stderr: 'ssh: connect to host 10.0.0.1 port 22: No route to host\n', exitCode: 255 });
+      pacemakerOn(t.node2);
+    });
+    expect(hold?.readOn).toBe('node2');
+    expect(t.node1.commands).toEqual([CRM_MON]);
+  });
+
+  it('crm_mon answering but the CIB refused is an error too', async () => {
+    const t = twoNodes();
+    t.node1.reply(CRM_MON, ok(fixture('crm-mon-running.xml'))).reply(CIBADMIN, { stdout: '', stderr: 'sudo: a password is required\n', exitCode: 1 });
+    const error = await pacemakerCheck().hold(t.cluster, 'r0', ['node1', 'node2']).catch((e: unknown) => e);
+    expect((error as SafetyError).rule).toBe('pacemaker-unreadable');
+    expect((error as Error).message).toContain('`cibadmin -Q` failed');
+  });
+
   it('no Pacemaker on any node: not held, and the CIB is never asked for', async () => {
     const { hold, t } = await holdOf('r0', () => undefined);
     expect(hold).toBeNull();
