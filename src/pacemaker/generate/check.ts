@@ -34,6 +34,7 @@ export const PACEMAKER_RULES = [
   'lvm-activate-after-lvmlockd',
   'lvm-activate-after-drbd-promote',
   'filesystem-with-promoted',
+  'state-file-on-shared-filesystem',
 ] as const;
 export type PacemakerRule = (typeof PACEMAKER_RULES)[number];
 
@@ -59,6 +60,9 @@ export interface CheckPacemakerOptions {
   /** DRBD facts by DRBD resource name (the ocf:linbit:drbd `drbd_resource`). Missing facts are findings. */
   drbd?: Readonly<Record<string, DrbdFacts>>;
 }
+
+/** Agent params naming per-run state: pid files, sockets, lock files (mysql's pid/socket, pgsql's pgdata-less pid, …). */
+const STATE_FILE_PARAM = /^(pid|pidfile|pid_file|socket|lockfile|lock_file)$/;
 
 const FALSE_WORDS = new Set(['false', 'no', 'n', 'off', '0']);
 
@@ -282,6 +286,20 @@ export function checkPacemakerConfig(config: PacemakerConfig, options: CheckPace
         id: f.id,
         message: `${f.id} mounts ${device} but is not colocated (INFINITY) with the Promoted role of ${clone} and ordered after its promotion: it would try to mount on a Secondary, where DRBD refuses to open the device`,
         fix: `add colocation ${f.id} with ${clone} role Promoted (INFINITY) and order ${clone}:promote then ${f.id}:start (or on the group holding it)`,
+      });
+    }
+  }
+  const shared = config.primitives.filter((p) => is(p, 'heartbeat', 'Filesystem') && /^\/dev\/drbd/.test(p.params.device ?? '')).map((f) => (f.params.directory ?? '').replace(/\/+$/, ''));
+  for (const p of config.primitives) {
+    for (const [name, value] of Object.entries(p.params)) {
+      if (!STATE_FILE_PARAM.test(name)) continue;
+      const under = shared.find((dir) => dir !== '' && value.startsWith(`${dir}/`));
+      if (under === undefined) continue;
+      add({
+        rule: 'state-file-on-shared-filesystem',
+        id: p.id,
+        message: `${p.id}'s ${name} ${value} lies on the shared filesystem ${under}: a node that dies leaves it there, and an agent that checks the pid in it (ocf:heartbeat:mysql does, by /proc/PID) takes any process of the survivor with that pid for the service, reports it running and never starts it`,
+        fix: `keep ${name} on node-local storage (e.g. under /run), away from ${under}`,
       });
     }
   }

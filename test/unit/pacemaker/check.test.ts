@@ -115,6 +115,21 @@ describe('checkPacemakerConfig', () => {
     expect(f[0]?.fix).toContain('drbd-r0-clone');
   });
 
+  it('state-file-on-shared-filesystem: a pid file or socket under the DRBD filesystem (the dead node leaves it there)', () => {
+    const c = service();
+    const fs = c.primitives.find((p) => p.type === 'Filesystem')!;
+    const svc = c.primitives.find((p) => p.class !== 'stonith' && !['Filesystem', 'drbd', 'IPaddr2'].includes(p.type))!;
+    svc.params = { ...svc.params, pid: `${fs.params.directory}/mysql/mysqld.pid` };
+    const f = checkPacemakerConfig(c, { drbd: { r0: SAFE_SINGLE } });
+    expect(f.map((x) => [x.rule, x.id])).toEqual([['state-file-on-shared-filesystem', svc.id]]);
+    expect(f[0]?.message).toContain(`${fs.params.directory}/mysql/mysqld.pid`);
+    // Node-local state, or a directory that merely shares the prefix, is fine.
+    svc.params = { ...svc.params, pid: '/run/mysqld/mysqld.pid', socket: `${fs.params.directory}-old/mysqld.sock` };
+    expect(rules(c, SAFE_SINGLE)).toEqual([]);
+    svc.params = { ...svc.params, socket: `${fs.params.directory}/mysqld.sock` };
+    expect(rules(c, SAFE_SINGLE)).toEqual(['state-file-on-shared-filesystem']);
+  });
+
   it('constraints on the primitive itself (no group) and chained through other resources count too', () => {
     const c = service();
     c.groups = [];
