@@ -39,6 +39,15 @@ describe('readPacemakerView on a live node', () => {
     ]);
   });
 
+  it('root: false runs both as the caller (a haclient member), with the timeout given', async () => {
+    const executor = scripted({ 'crm_mon -1 --output-as=xml': ok(fixture('crm-mon-running.xml')), 'cibadmin -Q': ok(fixture('cib-drbd-running.xml')) });
+    await readPacemakerView(executor, { root: false, timeoutMs: 1234 });
+    expect(executor.ran.map((r) => [r.options?.root, r.options?.timeoutMs])).toEqual([
+      [false, 1234],
+      [false, 1234],
+    ]);
+  });
+
   it('cib: false reads crm_mon only', async () => {
     const executor = scripted({ 'crm_mon -1 --output-as=xml': ok(fixture('crm-mon-running.xml')) });
     const view = await readPacemakerView(executor, { cib: false });
