@@ -48,10 +48,10 @@ export function exporterCommand(context: CliContext, hooks: ExporterCommandHooks
       'after',
       `
 Examples:
-  hastor exporter                                  127.0.0.1:9942, DRBD + LVM (run as root for LVM)
-  hastor exporter --no-lvm                         DRBD only: works as an unprivileged user
+  hastor exporter                                  127.0.0.1:9942, DRBD + LVM + Pacemaker (run as root for LVM)
+  hastor exporter --no-lvm                         works as an unprivileged user (Pacemaker: in group haclient)
   hastor exporter --listen [::1]:9942 --lvm-interval 60
-  hastor exporter --no-pacemaker                   no crm_mon per scrape (a node without Pacemaker just shows hastor_pacemaker_up 0)
+  hastor exporter --no-pacemaker                   no crm_mon per scrape (without it, a node without Pacemaker shows hastor_pacemaker_up 0)
   curl -s 127.0.0.1:9942/healthz                   200 with a JSON summary, 503 when the DRBD source died
 
 Metrics, the unit file and the alert rules: docs/exporter.md.`,
