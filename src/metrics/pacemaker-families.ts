@@ -37,17 +37,30 @@ function emitCounts<T>(emit: Emit, items: readonly T[], labelsOf: (item: T) => L
   for (const { labels, value } of counts.values()) emit(labels, value);
 }
 
-function family(name: string, help: string, labelNames: readonly string[], samples: (s: PacemakerSample, emit: Emit) => void): Spec {
+function spec(name: string, help: string, labelNames: readonly string[], samples: (state: PacemakerState, emit: Emit) => void): Spec {
   return {
     name,
     help,
     type: 'gauge',
     labelNames,
     samples: (c, emit) => {
-      if (c.pacemaker?.sample) samples(c.pacemaker.sample, emit);
+      if (c.pacemaker !== null) samples(c.pacemaker, emit);
     },
   };
 }
+
+/** Samples from what crm_mon (and the CIB) said; none while crm_mon does not answer. */
+const family = (name: string, help: string, labelNames: readonly string[], samples: (s: PacemakerSample, emit: Emit) => void): Spec =>
+  spec(name, help, labelNames, (state, emit) => {
+    if (state.sample !== null) samples(state.sample, emit);
+  });
+
+/** One unlabelled sample about the read itself, there even when crm_mon did not answer. */
+const scalar = (name: string, help: string, value: (state: PacemakerState) => number | null): Spec =>
+  spec(name, help, [], (state, emit) => {
+    const v = value(state);
+    if (v !== null) emit({}, v);
+  });
 
 function nodeFamily(name: string, help: string, value: (node: PacemakerSample['crmMon']['nodes'][number]) => boolean): Spec {
   return family(name, help, ['node'], (s, emit) => s.crmMon.nodes.forEach((n) => emit({ node: n.name }, bool(value(n)))));
@@ -58,33 +71,15 @@ const promotableClones = (s: PacemakerSample) =>
   s.view.drbdClones.filter((c) => c.promotable).map((c) => ({ clone: c, labels: { resource: c.drbdResource ?? '', clone: c.cloneId } }));
 
 export const PACEMAKER_FAMILIES: readonly Spec[] = [
-  {
-    name: 'hastor_pacemaker_up',
-    help: 'Boolean whether crm_mon answered with the cluster status in this scrape (0: Pacemaker not installed, not running, or the read failed)',
-    type: 'gauge',
-    labelNames: [],
-    samples: (c, emit) => {
-      if (c.pacemaker !== null && c.pacemaker.reads > 0) emit({}, bool(c.pacemaker.up));
-    },
-  },
-  {
-    name: 'hastor_pacemaker_cib_up',
-    help: 'Boolean whether cibadmin -Q answered in this scrape (DRBD resource names and fence constraints come from it); absent while crm_mon does not answer',
-    type: 'gauge',
-    labelNames: [],
-    samples: (c, emit) => {
-      if (c.pacemaker?.sample) emit({}, bool(c.pacemaker.sample.cib !== null));
-    },
-  },
-  {
-    name: 'hastor_pacemaker_read_duration_seconds',
-    help: "Seconds this scrape's Pacemaker read (crm_mon, then cibadmin -Q) took, up to its timeout",
-    type: 'gauge',
-    labelNames: [],
-    samples: (c, emit) => {
-      if (c.pacemaker?.lastDurationMs != null) emit({}, c.pacemaker.lastDurationMs / 1000);
-    },
-  },
+  scalar('hastor_pacemaker_up', 'Boolean whether crm_mon answered with the cluster status in this scrape (0: Pacemaker not installed, not running, or the read failed)', (p) =>
+    p.reads > 0 ? bool(p.up) : null,
+  ),
+  scalar('hastor_pacemaker_cib_up', 'Boolean whether cibadmin -Q answered in this scrape (DRBD resource names and fence constraints come from it); absent while crm_mon does not answer', (p) =>
+    p.sample === null ? null : bool(p.sample.cib !== null),
+  ),
+  scalar('hastor_pacemaker_read_duration_seconds', "Seconds this scrape's Pacemaker read (crm_mon, then cibadmin -Q) took, up to its timeout", (p) =>
+    p.lastDurationMs === null ? null : p.lastDurationMs / 1000,
+  ),
   family('hastor_pacemaker_quorum', "Boolean whether this node's partition has quorum (absent while no DC is elected)", [], (s, emit) => {
     const dc = s.crmMon.summary.dc;
     if (dc?.present && dc.withQuorum !== null) emit({}, bool(dc.withQuorum));

@@ -39,64 +39,83 @@ async function scrape(crmMon: string, cib: string): Promise<string[]> {
   return pacemakerLines(await metrics.render());
 }
 
-const nodes = (online: [number, number], standby: [number, number] = [0, 0], maintenance: [number, number] = [0, 0]): string[] => [
-  `hastor_pacemaker_node_online{node="node1"} ${online[0]}`,
-  `hastor_pacemaker_node_online{node="node2"} ${online[1]}`,
-  `hastor_pacemaker_node_standby{node="node1"} ${standby[0]}`,
-  `hastor_pacemaker_node_standby{node="node2"} ${standby[1]}`,
-  `hastor_pacemaker_node_maintenance{node="node1"} ${maintenance[0]}`,
-  `hastor_pacemaker_node_maintenance{node="node2"} ${maintenance[1]}`,
+type Pair = [number, number];
+/** up, cib_up, quorum, maintenance-mode, then node1 and node2's online, standby and maintenance. */
+const cluster = (maintenanceMode: number, online: Pair, standby: Pair = [0, 0], maintenance: Pair = [0, 0]): string[] => [
+  'hastor_pacemaker_up 1',
+  'hastor_pacemaker_cib_up 1',
+  'hastor_pacemaker_quorum 1',
+  `hastor_pacemaker_maintenance_mode ${maintenanceMode}`,
+  ...(['online', 'standby', 'maintenance'] as const).flatMap((what, i) =>
+    [online, standby, maintenance][i]!.map((value, n) => `hastor_pacemaker_node_${what}{node="node${n + 1}"} ${value}`),
+  ),
 ];
-const HEAD = ['hastor_pacemaker_up 1', 'hastor_pacemaker_cib_up 1', 'hastor_pacemaker_quorum 1'];
 const LAB_RESOURCES = ['fence-lab', 'drbd-r0', 'fs-r0'];
 const GENERATED_RESOURCES = ['fence_node1', 'fence_node2', 'p_drbd_r0', 'fs_r0', 'ip_mysql', 'mysql', 'dlm', 'lvmlockd', 'p_drbd_r1', 'vg_shared'];
 const unmanaged = (ids: string[], value: 0 | 1): string[] => ids.map((id) => `hastor_pacemaker_resource_unmanaged{resource="${id}"} ${value}`);
 const LAB_R0 = 'resource="r0",clone="drbd-r0-clone"';
 
+interface Case {
+  title: string;
+  crmMon: string;
+  cib: string;
+  lines: string[];
+}
+
+/** Each case: every hastor_pacemaker_* line of one scrape, in order. */
+function cases(list: Case[]): void {
+  for (const c of list) it(c.title, async () => expect(await scrape(c.crmMon, c.cib)).toEqual(c.lines));
+}
+
 describe('Pacemaker families on the lab captures (Pacemaker 2.1.5, DRBD r0 as a promotable clone)', () => {
-  it('promoted: r0 Promoted on node2 and running unpromoted on node1', async () => {
-    expect(await scrape('lab/crm_mon-promoted.xml', 'lab/cib-promoted.xml')).toEqual([
-      ...HEAD,
-      'hastor_pacemaker_maintenance_mode 0',
-      ...nodes([1, 1]),
-      ...unmanaged(LAB_RESOURCES, 0),
-      `hastor_pacemaker_drbd_promoted{${LAB_R0},node="node2"} 1`,
-      `hastor_pacemaker_drbd_promoted{${LAB_R0},node="node1"} 0`,
-      `hastor_pacemaker_drbd_promoted_instances{${LAB_R0}} 1`,
-    ]);
-  });
-
-  it('after failover: node2 fenced (off) and offline, r0 Promoted on node1, the handler\'s fence constraint in the CIB', async () => {
-    expect(await scrape('lab/crm_mon-after-failover.xml', 'lab/cib-after-failover.xml')).toEqual([
-      ...HEAD,
-      'hastor_pacemaker_maintenance_mode 0',
-      ...nodes([1, 0]),
-      ...unmanaged(LAB_RESOURCES, 0),
-      'hastor_pacemaker_fence_events{target="node2",action="off",status="success"} 1',
-      // completed="2026-12-07 16:23:30Z"
-      'hastor_pacemaker_fence_last_success_timestamp_seconds{target="node2"} 1796660610',
-      `hastor_pacemaker_drbd_promoted{${LAB_R0},node="node1"} 1`,
-      `hastor_pacemaker_drbd_promoted_instances{${LAB_R0}} 1`,
-      `hastor_pacemaker_drbd_fence_constraint{${LAB_R0},constraint="drbd-fence-by-handler-r0-drbd-r0-clone",allowed_node="node1"} 1`,
-    ]);
-  });
-
-  it('standby: node2 in standby with its r0 instance stopped (no series for it), the earlier fence still in the history', async () => {
-    expect(await scrape('lab/crm_mon-standby.xml', 'lab/cib-standby.xml')).toEqual([
-      ...HEAD,
-      'hastor_pacemaker_maintenance_mode 0',
-      ...nodes([1, 1], [0, 1]),
-      ...unmanaged(LAB_RESOURCES, 0),
-      'hastor_pacemaker_fence_events{target="node2",action="off",status="success"} 1',
-      'hastor_pacemaker_fence_last_success_timestamp_seconds{target="node2"} 1796660610',
-      `hastor_pacemaker_drbd_promoted{${LAB_R0},node="node1"} 1`,
-      `hastor_pacemaker_drbd_promoted_instances{${LAB_R0}} 1`,
-    ]);
-  });
-
-  it('no STONITH and no resources yet: no DRBD series at all, the nodes still there', async () => {
-    expect(await scrape('lab/crm_mon-no-stonith.xml', 'lab/cib-no-stonith.xml')).toEqual([...HEAD, 'hastor_pacemaker_maintenance_mode 0', ...nodes([1, 1])]);
-  });
+  cases([
+    {
+      title: 'promoted: r0 Promoted on node2 and running unpromoted on node1',
+      crmMon: 'lab/crm_mon-promoted.xml',
+      cib: 'lab/cib-promoted.xml',
+      lines: [
+        ...cluster(0, [1, 1]),
+        ...unmanaged(LAB_RESOURCES, 0),
+        `hastor_pacemaker_drbd_promoted{${LAB_R0},node="node2"} 1`,
+        `hastor_pacemaker_drbd_promoted{${LAB_R0},node="node1"} 0`,
+        `hastor_pacemaker_drbd_promoted_instances{${LAB_R0}} 1`,
+      ],
+    },
+    {
+      title: "after failover: node2 fenced (off) and offline, r0 Promoted on node1, the handler's fence constraint in the CIB",
+      crmMon: 'lab/crm_mon-after-failover.xml',
+      cib: 'lab/cib-after-failover.xml',
+      lines: [
+        ...cluster(0, [1, 0]),
+        ...unmanaged(LAB_RESOURCES, 0),
+        'hastor_pacemaker_fence_events{target="node2",action="off",status="success"} 1',
+        // completed="2026-12-07 16:23:30Z"
+        'hastor_pacemaker_fence_last_success_timestamp_seconds{target="node2"} 1796660610',
+        `hastor_pacemaker_drbd_promoted{${LAB_R0},node="node1"} 1`,
+        `hastor_pacemaker_drbd_promoted_instances{${LAB_R0}} 1`,
+        `hastor_pacemaker_drbd_fence_constraint{${LAB_R0},constraint="drbd-fence-by-handler-r0-drbd-r0-clone",allowed_node="node1"} 1`,
+      ],
+    },
+    {
+      title: 'standby: node2 in standby with its r0 instance stopped (no series for it), the earlier fence still in the history',
+      crmMon: 'lab/crm_mon-standby.xml',
+      cib: 'lab/cib-standby.xml',
+      lines: [
+        ...cluster(0, [1, 1], [0, 1]),
+        ...unmanaged(LAB_RESOURCES, 0),
+        'hastor_pacemaker_fence_events{target="node2",action="off",status="success"} 1',
+        'hastor_pacemaker_fence_last_success_timestamp_seconds{target="node2"} 1796660610',
+        `hastor_pacemaker_drbd_promoted{${LAB_R0},node="node1"} 1`,
+        `hastor_pacemaker_drbd_promoted_instances{${LAB_R0}} 1`,
+      ],
+    },
+    {
+      title: 'no STONITH and no resources yet: no DRBD series at all, the nodes still there',
+      crmMon: 'lab/crm_mon-no-stonith.xml',
+      cib: 'lab/cib-no-stonith.xml',
+      lines: cluster(0, [1, 1]),
+    },
+  ]);
 });
 
 describe('Pacemaker families on the generated fixtures (r0 and dual-primary r1)', () => {
@@ -108,44 +127,44 @@ describe('Pacemaker families on the generated fixtures (r0 and dual-primary r1)'
     'hastor_pacemaker_drbd_promoted_instances{resource="r0",clone="ms_drbd_r0"} 1',
     'hastor_pacemaker_drbd_promoted_instances{resource="r1",clone="ms_drbd_r1"} 2',
   ];
+  const cib = 'cib-drbd-running.xml';
 
-  it('maintenance: maintenance-mode on, node1 in maintenance, every resource unmanaged', async () => {
-    expect(await scrape('crm-mon-maintenance.xml', 'cib-drbd-running.xml')).toEqual([
-      ...HEAD,
-      'hastor_pacemaker_maintenance_mode 1',
-      ...nodes([1, 1], [0, 0], [1, 0]),
-      ...unmanaged(GENERATED_RESOURCES, 1),
-      ...DRBD_RUNNING,
-    ]);
-  });
-
-  it('failed action: the mysql monitor on node1, counted by resource, node and operation', async () => {
-    expect(await scrape('crm-mon-failed-action.xml', 'cib-drbd-running.xml')).toEqual([
-      ...HEAD,
-      'hastor_pacemaker_maintenance_mode 0',
-      ...nodes([1, 1]),
-      ...unmanaged(GENERATED_RESOURCES, 0),
-      'hastor_pacemaker_failed_actions{resource="mysql",node="node1",operation="monitor"} 1',
-      ...DRBD_RUNNING,
-    ]);
-  });
-
-  it('fence history: a failed and a successful reboot of node2; the timestamp is the successful one\'s', async () => {
-    expect(await scrape('crm-mon-fence-history.xml', 'cib-drbd-running.xml')).toEqual([
-      ...HEAD,
-      'hastor_pacemaker_maintenance_mode 0',
-      ...nodes([1, 0]),
-      ...unmanaged(GENERATED_RESOURCES, 0),
-      'hastor_pacemaker_fence_events{target="node2",action="reboot",status="success"} 1',
-      'hastor_pacemaker_fence_events{target="node2",action="reboot",status="failed"} 1',
-      // completed="2026-12-07 15:37:29Z"; the failed one (15:30:02) does not count.
-      'hastor_pacemaker_fence_last_success_timestamp_seconds{target="node2"} 1796657849',
-      'hastor_pacemaker_drbd_promoted{resource="r0",clone="ms_drbd_r0",node="node1"} 1',
-      'hastor_pacemaker_drbd_promoted{resource="r1",clone="ms_drbd_r1",node="node1"} 1',
-      'hastor_pacemaker_drbd_promoted_instances{resource="r0",clone="ms_drbd_r0"} 1',
-      'hastor_pacemaker_drbd_promoted_instances{resource="r1",clone="ms_drbd_r1"} 1',
-    ]);
-  });
+  cases([
+    {
+      title: 'maintenance: maintenance-mode on, node1 in maintenance, every resource unmanaged',
+      crmMon: 'crm-mon-maintenance.xml',
+      cib,
+      lines: [...cluster(1, [1, 1], [0, 0], [1, 0]), ...unmanaged(GENERATED_RESOURCES, 1), ...DRBD_RUNNING],
+    },
+    {
+      title: 'failed action: the mysql monitor on node1, counted by resource, node and operation',
+      crmMon: 'crm-mon-failed-action.xml',
+      cib,
+      lines: [
+        ...cluster(0, [1, 1]),
+        ...unmanaged(GENERATED_RESOURCES, 0),
+        'hastor_pacemaker_failed_actions{resource="mysql",node="node1",operation="monitor"} 1',
+        ...DRBD_RUNNING,
+      ],
+    },
+    {
+      title: "fence history: a failed and a successful reboot of node2; the timestamp is the successful one's",
+      crmMon: 'crm-mon-fence-history.xml',
+      cib,
+      lines: [
+        ...cluster(0, [1, 0]),
+        ...unmanaged(GENERATED_RESOURCES, 0),
+        'hastor_pacemaker_fence_events{target="node2",action="reboot",status="success"} 1',
+        'hastor_pacemaker_fence_events{target="node2",action="reboot",status="failed"} 1',
+        // completed="2026-12-07 15:37:29Z"; the failed one (15:30:02) does not count.
+        'hastor_pacemaker_fence_last_success_timestamp_seconds{target="node2"} 1796657849',
+        'hastor_pacemaker_drbd_promoted{resource="r0",clone="ms_drbd_r0",node="node1"} 1',
+        'hastor_pacemaker_drbd_promoted{resource="r1",clone="ms_drbd_r1",node="node1"} 1',
+        'hastor_pacemaker_drbd_promoted_instances{resource="r0",clone="ms_drbd_r0"} 1',
+        'hastor_pacemaker_drbd_promoted_instances{resource="r1",clone="ms_drbd_r1"} 1',
+      ],
+    },
+  ]);
 
   it('a failed fence later than the successful one does not move the timestamp', async () => {
     const crmMon = fixture('crm-mon-fence-history.xml').replace('completed="2026-12-07 15:30:02Z"', 'completed="2026-12-07 15:50:00Z"');
