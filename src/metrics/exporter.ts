@@ -90,7 +90,7 @@ export function exporterHealth(drbd: DrbdState, lvm: LvmState | null, now: numbe
 }
 
 export async function startExporter(options: ExporterOptions = {}): Promise<Exporter> {
-  // Both checked before either feed starts: a bad LVM option must not leave a DRBD feed running.
+  // All checked before any feed starts: a bad LVM or Pacemaker option must not leave a DRBD feed running.
   checkDrbdFeedOptions(options.drbd ?? {});
   if (options.lvm) checkLvmFeedOptions(options.lvm);
   if (options.pacemaker) checkPacemakerOptions(options.pacemaker);
