@@ -23,6 +23,16 @@ export {
   type LvSample,
   type VgSample,
 } from './lvm-state.js';
+export {
+  PacemakerState,
+  createPacemakerCollector,
+  checkPacemakerOptions,
+  DEFAULT_PACEMAKER_TIMEOUT_MS,
+  type PacemakerCollector,
+  type PacemakerCollectorOptions,
+  type PacemakerSample,
+} from './pacemaker-state.js';
+export { PACEMAKER_FAMILIES, fenceTimeSeconds, type PacemakerScrapeContext } from './pacemaker-families.js';
 export { SplitBrainDetector, connectionPeerKey, type SplitBrainEvent } from './split-brain.js';
 export {
   REACTOR_FAMILIES,

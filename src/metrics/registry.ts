@@ -1,7 +1,9 @@
 /**
  * The exporter's prom-client Registry: DRBD families (drbd-reactor's, then
- * hastor's), LVM families, and the exporter's own. Every family reads the
- * in-memory state when scraped; nothing here runs a command or reads a file.
+ * hastor's), LVM families, Pacemaker families and the exporter's own. Every
+ * family reads the in-memory state when scraped; nothing here runs a command
+ * or reads a file, except that a scrape first awaits the Pacemaker
+ * collector's read (bounded by its timeout).
  */
 import { Registry } from 'prom-client';
 import { HASTOR_DRBD_FAMILIES, REACTOR_FAMILIES, type DrbdScrapeContext } from './drbd-families.js';
@@ -9,6 +11,8 @@ import type { DrbdState } from './drbd-state.js';
 import type { FamilySpec } from './family.js';
 import { registerFamilies } from './family.js';
 import type { LvmState } from './lvm-state.js';
+import { PACEMAKER_FAMILIES, type PacemakerScrapeContext } from './pacemaker-families.js';
+import type { PacemakerCollector } from './pacemaker-state.js';
 
 export interface ScrapeStats {
   /** Seconds the previous /metrics request took (collect + render); null before the first. */
@@ -16,7 +20,7 @@ export interface ScrapeStats {
   scrapes: number;
 }
 
-export interface ExporterScrapeContext extends DrbdScrapeContext {
+export interface ExporterScrapeContext extends DrbdScrapeContext, PacemakerScrapeContext {
   lvm: LvmState | null;
   scrape: ScrapeStats;
 }
@@ -140,18 +144,23 @@ export interface ExporterRegistryOptions {
    * strings. Default true; false renders every family on every scrape.
    */
   cache?: boolean;
+  /** Pacemaker families, read once at the start of each render; none without. */
+  pacemaker?: PacemakerCollector | null;
 }
 
-/** A registry whose families read `drbd` (and `lvm` when given) at scrape time. */
+/** A registry whose families read `drbd` (and `lvm`, Pacemaker when given) at scrape time. */
 export function createExporterRegistry(drbd: DrbdState, lvm: LvmState | null, options: ExporterRegistryOptions = {}): ExporterRegistry {
   const registry = new Registry();
   const scrape: ScrapeStats = { lastDurationSeconds: null, scrapes: 0 };
-  const context: ExporterScrapeContext = { drbd, lvm, scrape };
+  const pacemaker = options.pacemaker ?? null;
+  const context: ExporterScrapeContext = { drbd, lvm, pacemaker: pacemaker?.state ?? null, scrape };
   const drbdKey = (): string => `${drbd.generation}|${drbd.moduleVersion}|${drbd.utilsVersion}`;
   const lvmKey = (): string => String(lvm?.refreshes ?? 0);
+  const pacemakerKey = (): string => String(pacemaker?.state.generation ?? 0);
   const entries: { spec: Spec; key: (() => string) | null }[] = [
     ...[...REACTOR_FAMILIES, ...HASTOR_DRBD_FAMILIES].map((spec) => ({ spec, key: drbdKey })),
     ...(lvm === null ? [] : LVM_FAMILIES.map((spec) => ({ spec, key: lvmKey }))),
+    ...(pacemaker === null ? [] : PACEMAKER_FAMILIES.map((spec) => ({ spec, key: pacemakerKey }))),
     // Health and timing change with every scrape: never cached.
     ...EXPORTER_FAMILIES.map((spec) => ({ spec, key: null })),
   ];
@@ -167,6 +176,7 @@ export function createExporterRegistry(drbd: DrbdState, lvm: LvmState | null, op
     scrape,
     async render(): Promise<string> {
       const started = performance.now();
+      await pacemaker?.refresh();
       const parts: string[] = [];
       // In registration order, the same text registry.metrics() would give.
       for (const { spec, key } of entries) {

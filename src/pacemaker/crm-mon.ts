@@ -493,3 +493,17 @@ export function crmMonPrimitives(status: CrmMonStatus): { primitive: CrmMonPrimi
   }
   return out;
 }
+
+/**
+ * The resource and operation of a failed action. Its op key is
+ * `<resource>_<operation>_<interval ms>`; resource ids and migrate_to /
+ * migrate_from hold underscores too, so crm_mon's `task` (when given) or the
+ * known two-word operations say where the resource id ends.
+ */
+export function failedActionTarget(failure: Pick<CrmMonFailure, 'opKey' | 'task'>): { resource: string; operation: string } {
+  const { opKey, task } = failure;
+  const head = opKey.replace(/_\d+$/, '');
+  const operation = task ?? /_(migrate_to|migrate_from|[^_]+)$/.exec(head)?.[1] ?? null;
+  if (head === opKey || operation === null || !head.endsWith(`_${operation}`) || head.length <= operation.length + 1) return { resource: opKey, operation: task ?? '' };
+  return { resource: head.slice(0, head.length - operation.length - 1), operation };
+}

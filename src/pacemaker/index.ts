@@ -2,6 +2,7 @@
 export {
   parseCrmMon,
   crmMonPrimitives,
+  failedActionTarget,
   PacemakerUnavailableError,
   type CrmMonStatus,
   type CrmMonSummary,
@@ -49,7 +50,7 @@ export {
   type PacemakerViewNode,
   type DrbdCloneView,
 } from './view.js';
-export { readPacemakerView, readCrmMon, readCib, type ReadPacemakerOptions } from './read-cluster.js';
+export { readPacemakerView, readCrmMon, readCib, type ReadPacemakerOptions, type PacemakerReadOptions } from './read-cluster.js';
 export {
   assertPacemakerId,
   setMetaArgv,

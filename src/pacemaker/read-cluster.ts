@@ -25,18 +25,23 @@ function notFound(error: unknown): boolean {
   return error.exitCode === null && (cause?.code === 'ENOENT' || /ENOENT/.test(error.message));
 }
 
-export interface ReadPacemakerOptions {
+export interface PacemakerReadOptions {
+  timeoutMs?: number;
+  /** Run as root (default true); false runs as the caller, who then needs the haclient group. */
+  root?: boolean;
+}
+
+export interface ReadPacemakerOptions extends PacemakerReadOptions {
   /** Also read the CIB (default true): DRBD resource names, promoted-max, constraints. */
   cib?: boolean;
-  timeoutMs?: number;
 }
 
 /** crm_mon's status on the executor's node. */
-export async function readCrmMon(executor: Executor, options: { timeoutMs?: number } = {}): Promise<CrmMonStatus> {
+export async function readCrmMon(executor: Executor, options: PacemakerReadOptions = {}): Promise<CrmMonStatus> {
   let stdout: string;
   let exitCode: number;
   try {
-    const result = await executor.run(CRM_MON_ARGV, { root: true, timeoutMs: options.timeoutMs ?? TIMEOUT_MS, okExitCodes: [0, NOT_CONNECTED] });
+    const result = await executor.run(CRM_MON_ARGV, { root: options.root ?? true, timeoutMs: options.timeoutMs ?? TIMEOUT_MS, okExitCodes: [0, NOT_CONNECTED] });
     stdout = result.stdout;
     exitCode = result.exitCode;
   } catch (error) {
@@ -63,9 +68,9 @@ export async function readCrmMon(executor: Executor, options: { timeoutMs?: numb
 }
 
 /** The CIB (`cibadmin -Q`) on the executor's node. */
-export async function readCib(executor: Executor, options: { timeoutMs?: number } = {}): Promise<Cib> {
+export async function readCib(executor: Executor, options: PacemakerReadOptions = {}): Promise<Cib> {
   try {
-    const result = await executor.run(CIBADMIN_ARGV, { root: true, timeoutMs: options.timeoutMs ?? TIMEOUT_MS });
+    const result = await executor.run(CIBADMIN_ARGV, { root: options.root ?? true, timeoutMs: options.timeoutMs ?? TIMEOUT_MS });
     return parseCib(result.stdout);
   } catch (error) {
     if (notFound(error)) throw new PacemakerUnavailableError(`${executor.node}: cibadmin not found: Pacemaker is not installed on this node`, { node: executor.node, cause: error });

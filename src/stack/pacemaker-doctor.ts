@@ -6,7 +6,7 @@
  */
 import type { ResourceDefinition } from '../drbd/config/index.js';
 import { isInSync, type MaybeStatus } from '../drbd/lifecycle/index.js';
-import { commandLine, type PacemakerView } from '../pacemaker/index.js';
+import { commandLine, failedActionTarget, type PacemakerView } from '../pacemaker/index.js';
 import type { DoctorFinding } from './doctor.js';
 
 export const PACEMAKER_DOCTOR_RULES = [
@@ -55,7 +55,7 @@ export function pacemakerFindings(
     else if (n.maintenance === true) add('warning', 'pacemaker-node-maintenance', n.name, null, `node ${n.name} is in maintenance: Pacemaker leaves its resources alone`, `crm_attribute --node ${n.name} --name maintenance --delete`);
   }
   for (const f of view.failedActions ?? []) {
-    const resource = f.opKey.replace(/_(start|stop|monitor|promote|demote|notify|migrate_to|migrate_from)_\d+$/, '');
+    const { resource } = failedActionTarget(f);
     add('warning', 'pacemaker-failed-action', f.node, null, `failed action ${f.opKey} on ${f.node}: exit ${f.exitCode} (${f.exitStatus})${f.exitReason === '' ? '' : `, ${f.exitReason}`}`, `find the cause, then ${commandLine(['crm_resource', '--cleanup', '--resource', resource, '--node', f.node])}`);
   }
 

@@ -3,7 +3,9 @@
  * (startExporter, the same code `hastor exporter` runs) in the node until
  * SIGTERM/SIGINT. Prints one JSON line when listening, one per error, one on exit.
  *
- * Usage: node exporter-run.js --listen 127.0.0.1:9942 [--no-lvm] [--lvm-interval 30] [--poll] [--no-cache]
+ * Usage: node exporter-run.js --listen 127.0.0.1:9942 [--no-lvm] [--lvm-interval 30] [--poll] [--no-cache] [--pacemaker]
+ *
+ * Pacemaker metrics only with --pacemaker: the exporter lab and its benchmark run no cluster manager.
  */
 import { parseListenAddress, startExporter } from '../../../src/metrics/index.js';
 import { errorInfo, option, parseArgs } from './cli-args.js';
@@ -18,6 +20,7 @@ const exporter = await startExporter({
   lvm: options.has('no-lvm') ? false : { intervalMs: Number(option(options, 'lvm-interval', '30')) * 1000 },
   drbd: options.has('poll') ? { forcePoll: true, pollIntervalMs: 1000 } : {},
   cache: !options.has('no-cache'),
+  pacemaker: options.has('pacemaker') ? {} : false,
   onError: (error) => line({ event: 'error', error: errorInfo(error) }),
 });
 line({ event: 'listening', url: exporter.url, pid: process.pid, uid: process.getuid?.(), health: exporter.health() });

@@ -27,6 +27,8 @@ describe('contrib/bash-completion/hastor', () => {
     expect(complete('hastor', '--cluster', 'c.json', 'resource', 'delete', 'r0', '--')).toEqual(['--dry-run', '--json', '--override', '--keep-config', '--yes', '--help']);
     expect(complete('hastor', 'lvm', 'report', '')).toEqual(['pvs', 'vgs', 'lvs', '--node', '--vg', '--all', '--json', '--help']);
     expect(complete('hastor', 'dual-primary', 'end', 'r0', '--k')).toEqual(['--keep']);
+    expect(complete('hastor', 'exporter', '--no-p')).toEqual(['--no-pacemaker']);
+    expect(complete('hastor', 'exporter', '--pacemaker-timeout', '')).toEqual([]);
   });
 
   it('completes option values it knows', () => {

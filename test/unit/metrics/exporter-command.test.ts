@@ -59,13 +59,32 @@ describe('hastor exporter', () => {
     // No DRBD on the host: not healthy, and /healthz says so with the reason.
     expect(seen!.health.status).toBe(503);
     expect(JSON.parse(seen!.health.body)).toMatchObject({ ok: false, drbd: { alive: false, mode: 'poll' }, lvm: { enabled: false } });
-    expect(c.err.join('')).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ \(DRBD via poll, LVM off\)/);
+    // Pacemaker on by default: this host runs no cluster, so up is 0 and the scrape still succeeds.
+    expect(seen!.metrics.body).toMatch(/^hastor_pacemaker_up 0$/m);
+    expect(JSON.parse(seen!.health.body)).toMatchObject({ pacemaker: { enabled: true, up: false } });
+    expect(c.err.join('')).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+ \(DRBD via poll, LVM off, Pacemaker per scrape\)/);
     expect(c.err.join('')).toMatch(/stopped \(SIGTERM\)/);
     expect(c.out).toEqual([]);
   });
 
+  it('--no-pacemaker: no Pacemaker family, and /healthz says it is off', async () => {
+    const c = context();
+    let seen: { metrics: string; health: string } | undefined;
+    const command = exporterCommand(c.context, {
+      until: async (exporter) => {
+        seen = { metrics: (await get(`${exporter.url}/metrics`)).body, health: (await get(`${exporter.url}/healthz`)).body };
+        return 'SIGTERM';
+      },
+    });
+    await command.parseAsync(['--listen', '127.0.0.1:0', '--no-lvm', '--no-pacemaker'], { from: 'user' });
+    expect(seen!.metrics).toMatch(/^hastor_drbd_source_up/m);
+    expect(seen!.metrics).not.toContain('hastor_pacemaker_');
+    expect(JSON.parse(seen!.health)).toMatchObject({ pacemaker: { enabled: false } });
+    expect(c.err.join('')).toMatch(/LVM off, Pacemaker off\)/);
+  });
+
   it('refuses a bad --listen or interval as a usage error, before listening', async () => {
-    for (const argv of [['--listen', '9942'], ['--lvm-interval', '0'], ['--poll-interval', 'soon']]) {
+    for (const argv of [['--listen', '9942'], ['--lvm-interval', '0'], ['--poll-interval', 'soon'], ['--pacemaker-timeout', '0.5'], ['--pacemaker-timeout', '61']]) {
       const c = context();
       const command = exporterCommand(c.context, { until: async () => 'SIGTERM' }).exitOverride();
       await expect(command.parseAsync(argv, { from: 'user' }), argv.join(' ')).rejects.toBeInstanceOf(UsageError);
@@ -75,7 +94,7 @@ describe('hastor exporter', () => {
 
   it('--help lists the flags and examples', () => {
     const help = exporterCommand(context().context).helpInformation();
-    for (const flag of ['--listen <addr:port>', '--lvm-interval <seconds>', '--no-lvm', '--poll-interval <seconds>']) expect(help).toContain(flag);
+    for (const flag of ['--listen <addr:port>', '--lvm-interval <seconds>', '--no-lvm', '--poll-interval <seconds>', '--no-pacemaker', '--pacemaker-timeout <seconds>']) expect(help).toContain(flag);
     expect(help).toContain('127.0.0.1:9942');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crmMonPrimitives, parseCrmMon, PacemakerUnavailableError, type CrmMonClone } from '../../../src/pacemaker/index.js';
+import { crmMonPrimitives, failedActionTarget, parseCrmMon, PacemakerUnavailableError, type CrmMonClone } from '../../../src/pacemaker/index.js';
 import { allFixtures, fixture } from './fixtures.js';
 
 const clone = (id: string, text: string): CrmMonClone => {
@@ -145,5 +145,26 @@ describe('parseCrmMon on the other states', () => {
       </replica></bundle></resources></crm_mon>`);
     expect(s.summary.dc).toEqual({ present: false, name: null, id: null, version: null, withQuorum: null });
     expect(s.resources[0]).toMatchObject({ kind: 'bundle', id: 'web', type: 'podman', replicas: [{ id: 0, resources: [{ id: 'web-0', nodes: ['a'], blocked: false }] }] });
+  });
+});
+
+describe('failedActionTarget: resource and operation of an op key', () => {
+  it('the recorded failed action: mysql monitor', () => {
+    const [failure] = parseCrmMon(fixture('crm-mon-failed-action.xml')).failures;
+    expect(failedActionTarget(failure!)).toEqual({ resource: 'mysql', operation: 'monitor' });
+  });
+
+  it('underscores in the resource id, and the two-word migrate operations, with and without crm_mon\'s task', () => {
+    expect(failedActionTarget({ opKey: 'p_drbd_r0_promote_0', task: 'promote' })).toEqual({ resource: 'p_drbd_r0', operation: 'promote' });
+    expect(failedActionTarget({ opKey: 'p_drbd_r0_monitor_15000', task: null })).toEqual({ resource: 'p_drbd_r0', operation: 'monitor' });
+    expect(failedActionTarget({ opKey: 'vm_web_migrate_to_0', task: null })).toEqual({ resource: 'vm_web', operation: 'migrate_to' });
+    expect(failedActionTarget({ opKey: 'vm_web_migrate_from_0', task: 'migrate_from' })).toEqual({ resource: 'vm_web', operation: 'migrate_from' });
+    expect(failedActionTarget({ opKey: 'fs-r0_reload-agent_0', task: null })).toEqual({ resource: 'fs-r0', operation: 'reload-agent' });
+  });
+
+  it('a key without an interval, or a task it does not end with: the whole key is the resource', () => {
+    expect(failedActionTarget({ opKey: 'odd', task: null })).toEqual({ resource: 'odd', operation: '' });
+    expect(failedActionTarget({ opKey: 'a_stop_0', task: 'start' })).toEqual({ resource: 'a_stop_0', operation: 'start' });
+    expect(failedActionTarget({ opKey: '_start_0', task: null })).toEqual({ resource: '_start_0', operation: '' });
   });
 });

@@ -1,31 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CommandError, PacemakerUnavailableError, readPacemakerView, type Executor, type ExecOptions, type RunResult } from '../../../src/index.js';
+import { CommandError, PacemakerUnavailableError, readPacemakerView } from '../../../src/index.js';
 import { fixture } from './fixtures.js';
-
-type Reply = RunResult | (() => never);
-
-/** An executor answering crm_mon and cibadmin from fixtures; records what ran. */
-function scripted(replies: Record<string, Reply>): Executor & { ran: { argv: string[]; options: ExecOptions | undefined }[] } {
-  const ran: { argv: string[]; options: ExecOptions | undefined }[] = [];
-  return {
-    node: 'node1',
-    ran,
-    async run(argv, options) {
-      ran.push({ argv: [...argv], options });
-      const reply = replies[argv.join(' ')];
-      if (reply === undefined) throw new Error(`unexpected command ${argv.join(' ')}`);
-      if (typeof reply === 'function') return reply();
-      if (!(options?.okExitCodes ?? [0]).includes(reply.exitCode)) {
-        throw new CommandError(`${argv.join(' ')}: exited with ${reply.exitCode}`, { argv, exitCode: reply.exitCode, stderr: reply.stderr });
-      }
-      return reply;
-    },
-    readFile: async () => '',
-    writeFile: async () => undefined,
-  };
-}
-
-const ok = (stdout: string): RunResult => ({ stdout, stderr: '', exitCode: 0 });
+import { ok, scripted } from './scripted-executor.js';
 
 describe('readPacemakerView on a live node', () => {
   it('runs crm_mon -1 --output-as=xml and cibadmin -Q as root and combines them', async () => {
@@ -36,6 +12,15 @@ describe('readPacemakerView on a live node', () => {
     expect(view.drbdClones.map((c) => [c.drbdResource, c.promotedOn])).toEqual([
       ['r0', ['node1']],
       ['r1', ['node1', 'node2']],
+    ]);
+  });
+
+  it('root: false runs both as the caller (a haclient member), with the timeout given', async () => {
+    const executor = scripted({ 'crm_mon -1 --output-as=xml': ok(fixture('crm-mon-running.xml')), 'cibadmin -Q': ok(fixture('cib-drbd-running.xml')) });
+    await readPacemakerView(executor, { root: false, timeoutMs: 1234 });
+    expect(executor.ran.map((r) => [r.options?.root, r.options?.timeoutMs])).toEqual([
+      [false, 1234],
+      [false, 1234],
     ]);
   });
 
