@@ -6,7 +6,8 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(user-mode-linux drbd-utils lvm2 thin-provisioning-tools lvm2-lockd sanlock kmod iproute2 openssh-server openssh-client sudo open-iscsi e2fsprogs xfsprogs prometheus prometheus-node-exporter tmux
-  pacemaker corosync crmsh pcs pacemaker-cli-utils fence-agents resource-agents dlm-controld)
+  pacemaker corosync crmsh pcs pacemaker-cli-utils fence-agents resource-agents dlm-controld
+  mariadb-server mariadb-client)
 
 say() { printf 'lab-setup: %s\n' "$*"; }
 die() { printf 'lab-setup: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -30,7 +31,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   command -v apt-get >/dev/null 2>&1 || die "apt-get not found: the lab needs a Debian-family host"
   say "installing: ${missing[*]}"
   "${SUDO[@]}" apt-get update -qq
+  # Packages that ship a daemon (mariadb, pacemaker) must not start it on the host: the lab runs them in its nodes.
+  own_policy=no
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
+    own_policy=yes
+  fi
   "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ "$own_policy" = no ] || "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d
   say "installed: ${missing[*]}"
 else
   say "packages already installed: ${PACKAGES[*]}"
