@@ -49,7 +49,7 @@ export {
   type PacemakerViewNode,
   type DrbdCloneView,
 } from './view.js';
-export { readPacemakerView, readCrmMon, readCib, type ReadPacemakerOptions } from './read-cluster.js';
+export { readPacemakerView, readCrmMon, readCib, readCibText, type PacemakerToolOptions, type ReadPacemakerOptions } from './read-cluster.js';
 export {
   assertPacemakerId,
   setMetaArgv,
@@ -62,6 +62,7 @@ export {
   clusterMaintenanceArgv,
   commandLine,
   unsettledReasons,
+  assertSettled,
   PROMOTED_MAX,
   SAVED_PROMOTED_MAX,
 } from './operations.js';
