@@ -30,9 +30,9 @@
 import { ParseError, SafetyError } from '../errors.js';
 import { renderCib } from './generate/render-cib.js';
 import { isValidPacemakerId, type PacemakerConfig } from './generate/spec.js';
-import { xmlAttributes, xmlEscape } from './generate/xml-escape.js';
+import { xmlAttributes } from './generate/xml-escape.js';
 import { SAVED_PROMOTED_MAX } from './operations.js';
-import { childNamed, childrenNamed, parseXml, type XmlElement } from './xml.js';
+import { childNamed, childrenNamed, elementXml, parseXml, type XmlElement } from './xml.js';
 
 const SOURCE = 'cibadmin -Q';
 
@@ -113,14 +113,6 @@ export function cibVersionOf(root: XmlElement): CibVersion {
 }
 
 const el = (name: string, attributes: Record<string, string>, children: XmlElement[] = []): XmlElement => ({ name, attributes, children, text: '' });
-
-/** The element as XML text (attributes in their order, escaped). */
-function serialize(e: XmlElement, indent: string): string {
-  const open = `${indent}<${e.name}${xmlAttributes(e.attributes)}`;
-  if (e.children.length === 0 && e.text === '') return `${open}/>`;
-  if (e.children.length === 0) return `${open}>${xmlEscape(e.text)}</${e.name}>`;
-  return [`${open}>`, ...e.children.map((c) => serialize(c, `${indent}  `)), `${indent}</${e.name}>`].join('\n');
-}
 
 /** Attributes but `id` (and `skip`), sorted, as `a=1 b=2`; nested elements follow in brackets. */
 function canonical(e: XmlElement, skip: readonly string[] = []): string {
@@ -225,7 +217,7 @@ interface PatchChange {
 /** A path Pacemaker's v2 patch search understands: `/cib/configuration/resources/primitive[@id='x']`. */
 function childPath(parent: string, e: XmlElement): string {
   const id = e.attributes.id;
-  if (id === undefined || !isValidPacemakerId(id)) throw new ParseError(`<${e.name}> has no usable id, so it cannot be changed by a patch`, { source: SOURCE, excerpt: serialize(e, '').slice(0, 80) });
+  if (id === undefined || !isValidPacemakerId(id)) throw new ParseError(`<${e.name}> has no usable id, so it cannot be changed by a patch`, { source: SOURCE, excerpt: elementXml(e).slice(0, 80) });
   return `${parent}/${e.name}[@id='${id}']`;
 }
 
@@ -242,13 +234,14 @@ function parentChanges(path: string, parent: XmlElement, edit: { remove?: Readon
   for (const c of parent.children) {
     const id = c.attributes.id;
     const replacement = id === undefined ? undefined : edit.replace?.get(id);
-    if (id !== undefined && (edit.remove?.has(id) || replacement !== undefined)) deletes.push({ xml: `  <change operation="delete" path="${xmlEscape(childPath(path, c))}"/>` });
+    // Paths need no escaping: element names and checked Pacemaker ids only.
+    if (id !== undefined && (edit.remove?.has(id) || replacement !== undefined)) deletes.push({ xml: `  <change operation="delete" path="${childPath(path, c)}"/>` });
     if (id !== undefined && edit.remove?.has(id)) continue;
     final.push({ e: replacement ?? c, created: replacement !== undefined });
   }
   for (const e of edit.append ?? []) final.push({ e, created: true });
   const creates = final.flatMap(({ e, created }, position) =>
-    created ? [{ xml: [`  <change operation="create" path="${xmlEscape(path)}" position="${position}">`, serialize(e, '    '), '  </change>'].join('\n') }] : [],
+    created ? [{ xml: [`  <change operation="create" path="${path}" position="${position}">`, elementXml(e, '    '), '  </change>'].join('\n') }] : [],
   );
   return [...deletes, ...creates];
 }

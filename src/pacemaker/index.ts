@@ -67,3 +67,29 @@ export {
   SAVED_PROMOTED_MAX,
 } from './operations.js';
 export { setPacemakerMaintenance, handsOff, MaintenanceTimeoutError, type MaintenanceRequest, type MaintenanceResult } from './maintenance.js';
+export {
+  APPLIED_NAME,
+  APPLIED_SET_ID,
+  PROPERTY_SET_ID,
+  RUNTIME_META,
+  cibVersionOf,
+  formatCibVersion,
+  objectFacts,
+  planPacemakerApply,
+  type ApplyObjectKind,
+  type ApplyPlan,
+  type AttributeChange,
+  type CibVersion,
+  type PacemakerChange,
+  type PlanOptions,
+  type StaleObject,
+} from './apply-plan.js';
+export {
+  CIB_PATCH_ARGV,
+  CRM_VERIFY_ARGV,
+  CibChangedError,
+  applyPacemakerConfig,
+  pacemakerApplyResultSchema,
+  type ApplyPacemakerOptions,
+  type PacemakerApplyResult,
+} from './apply.js';
