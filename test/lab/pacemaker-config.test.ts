@@ -203,6 +203,8 @@ describe.concurrent.each([
     expect(summary(readFileSync(pcsCib, 'utf8'), properties)).toEqual(want);
     // Both results are valid CIBs too.
     for (const path of [crmCib, pcsCib]) expect((await run(['crm_verify', '-x', path])).status).toBe(0);
+    // What crm -f made is what apply would write: only its record is missing (pcs adds the agents' default ops).
+    expect(planPacemakerApply(readFileSync(crmCib, 'utf8'), config).changes.map((c) => `${c.action} ${c.kind}`)).toEqual(['add record']);
   });
 });
 

@@ -18,7 +18,7 @@ import {
 import { parseClusterFile } from '../../../src/stack/cluster-file.js';
 import { generateStackPacemakerConfig, type GeneratedStack } from '../../../src/stack/pacemaker-config.js';
 import { GUESTS_FILE, SERVICE_FILE } from '../stack/pacemaker-cluster.js';
-import { crmMonSettled, EMPTY_CIB, FakeCib } from './fake-cib.js';
+import { crmMonSettled, EMPTY_CIB, FakeCib, find, nvpair } from './fake-cib.js';
 
 function stack(file: unknown = SERVICE_FILE, edit: (f: Record<string, any>) => void = () => {}): GeneratedStack {
   const copy = structuredClone(file) as Record<string, any>;
@@ -36,6 +36,8 @@ const refusal = async (promise: Promise<unknown>): Promise<SafetyError> => {
 };
 
 const service = stack();
+const CLONE = "/cib/configuration/resources/clone[@id='drbd-r0-clone']";
+const CLONE_META = `${CLONE}/meta_attributes[@id='drbd-r0-clone-meta_attributes']`;
 
 describe('applyPacemakerConfig', () => {
   it('first apply on an empty CIB: everything added in one patch as root, crm_verify run, the record written', async () => {
@@ -135,11 +137,8 @@ describe('applyPacemakerConfig', () => {
     await apply(cib, service);
     // What hastor pacemaker maintenance on --resource drbd-r0-clone and crm_resource --meta target-role leave.
     cib.edit((root) => {
-      const clone = root.children[0]!.children.find((s) => s.name === 'resources')!.children.find((r) => r.attributes.id === 'drbd-r0-clone')!;
-      const meta = clone.children.find((c) => c.name === 'meta_attributes')!;
-      meta.children.push({ name: 'nvpair', attributes: { id: 'drbd-r0-clone-meta_attributes-is-managed', name: 'is-managed', value: 'false' }, children: [], text: '' });
-      const child = clone.children.find((c) => c.name === 'primitive')!;
-      child.children.push({ name: 'meta_attributes', attributes: { id: 'drbd-r0-meta' }, children: [{ name: 'nvpair', attributes: { id: 'drbd-r0-tr', name: 'target-role', value: 'Stopped' }, children: [], text: '' }], text: '' });
+      find(root, CLONE_META)!.children.push(nvpair('drbd-r0-clone-meta_attributes-is-managed', 'is-managed', 'false'));
+      find(root, `${CLONE}/primitive[@id='drbd-r0']`)!.children.push({ name: 'meta_attributes', attributes: { id: 'drbd-r0-meta' }, children: [nvpair('drbd-r0-tr', 'target-role', 'Stopped')], text: '' });
     });
     expect((await apply(cib, service)).already).toBe(true);
     // A real difference on the clone replaces it, with the run-time meta carried over.
@@ -302,10 +301,9 @@ describe('applyPacemakerConfig refuses, writing nothing', () => {
     const cib = new FakeCib();
     await apply(cib, service);
     cib.edit((root) => {
-      const clone = root.children[0]!.children.find((s) => s.name === 'resources')!.children.find((r) => r.attributes.id === 'drbd-r0-clone')!;
-      const meta = clone.children.find((c) => c.name === 'meta_attributes')!;
+      const meta = find(root, CLONE_META)!;
       meta.children = meta.children.map((p) => (p.attributes.name === 'promoted-max' ? { ...p, attributes: { ...p.attributes, value: '2' } } : p));
-      meta.children.push({ name: 'nvpair', attributes: { id: 'saved', name: 'hastor-promoted-max-before', value: '1' }, children: [], text: '' });
+      meta.children.push(nvpair('saved', 'hastor-promoted-max-before', '1'));
     });
     expect((await refusal(apply(cib, service))).rule).toBe('pacemaker-dual-primary-window');
   });

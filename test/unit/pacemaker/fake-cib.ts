@@ -54,7 +54,11 @@ export interface Call {
 
 const OLD = { stdout: '', stderr: 'Call failed: Update was older than existing configuration\n', exitCode: 103 };
 
-function find(root: Mutable, path: string): Mutable | undefined {
+/** A new nvpair element. */
+export const nvpair = (id: string, name: string, value: string): Mutable => ({ name: 'nvpair', attributes: { id, name, value }, children: [], text: '' });
+
+/** The element at a patch path (`/cib/configuration/resources/clone[@id='c']`). */
+export function find(root: Mutable, path: string): Mutable | undefined {
   const steps = path.split('/').filter((s) => s !== '');
   let here: Mutable | undefined = root.name === steps[0] ? root : undefined;
   for (const step of steps.slice(1)) {
