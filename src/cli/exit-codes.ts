@@ -33,6 +33,8 @@ const BY_ERROR_CODE: Record<string, ExitCode> = {
   E_DRBD_UNAVAILABLE: EXIT.drbdUnavailable,
   E_NO_DRBD_FAMILY: EXIT.drbdUnavailable,
   E_RESOURCE_STATE: EXIT.wrongState,
+  // The CIB changed between pacemaker apply's read and its write: nothing written, run it again.
+  E_CIB_CHANGED: EXIT.wrongState,
   E_STATE_TIMEOUT: EXIT.stateTimeout,
   E_GROWTH_VERIFY: EXIT.stateTimeout,
   E_LISTEN: EXIT.cannotListen,

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import {
   deviceReportSchema,
+  pacemakerApplyResultSchema,
   pacemakerViewSchema,
   statusReportSchema,
   toStatusReport,
@@ -324,3 +325,10 @@ export type ClusterSetupJson = z.infer<typeof clusterSetupJsonSchema>;
 export const pacemakerStatusJsonSchema = pacemakerViewSchema;
 
 export type PacemakerStatusJson = z.infer<typeof pacemakerStatusJsonSchema>;
+
+// ---------------------------------------------------------------- pacemaker apply
+
+/** `hastor pacemaker apply --json`: the library's PacemakerApplyResult with the stack's topology and DRBD resource. */
+export const pacemakerApplyJsonSchema = pacemakerApplyResultSchema.extend({ topology: z.enum(['service', 'guests']), resource: z.string() });
+
+export type PacemakerApplyJson = z.infer<typeof pacemakerApplyJsonSchema>;

@@ -50,7 +50,7 @@ export {
   type PacemakerViewNode,
   type DrbdCloneView,
 } from './view.js';
-export { readPacemakerView, readCrmMon, readCib, type ReadPacemakerOptions, type PacemakerReadOptions } from './read-cluster.js';
+export { readPacemakerView, readCrmMon, readCib, readCibText, type PacemakerToolOptions, type PacemakerReadOptions, type ReadPacemakerOptions } from './read-cluster.js';
 export {
   assertPacemakerId,
   setMetaArgv,
@@ -63,7 +63,34 @@ export {
   clusterMaintenanceArgv,
   commandLine,
   unsettledReasons,
+  assertSettled,
   PROMOTED_MAX,
   SAVED_PROMOTED_MAX,
 } from './operations.js';
 export { setPacemakerMaintenance, handsOff, MaintenanceTimeoutError, type MaintenanceRequest, type MaintenanceResult } from './maintenance.js';
+export {
+  APPLIED_NAME,
+  APPLIED_SET_ID,
+  PROPERTY_SET_ID,
+  RUNTIME_META,
+  cibVersionOf,
+  formatCibVersion,
+  objectFacts,
+  planPacemakerApply,
+  type ApplyObjectKind,
+  type ApplyPlan,
+  type AttributeChange,
+  type CibVersion,
+  type PacemakerChange,
+  type PlanOptions,
+  type StaleObject,
+} from './apply-plan.js';
+export {
+  CIB_PATCH_ARGV,
+  CRM_VERIFY_ARGV,
+  CibChangedError,
+  applyPacemakerConfig,
+  pacemakerApplyResultSchema,
+  type ApplyPacemakerOptions,
+  type PacemakerApplyResult,
+} from './apply.js';

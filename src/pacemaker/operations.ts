@@ -3,7 +3,7 @@
  * crm_resource / crm_attribute calls that move, ban, stop or unmanage a
  * resource, and the test of a cluster at rest. Pure; the stack runs them.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, SafetyError } from '../errors.js';
 import { isValidPacemakerId, isValidPacemakerNodeName } from './generate/spec.js';
 import { crmMonPrimitives, type CrmMonStatus } from './crm-mon.js';
 
@@ -88,4 +88,18 @@ export function unsettledReasons(status: CrmMonStatus): string[] {
     if (primitive.pending !== null) reasons.push(`${primitive.id}: ${primitive.pending}${primitive.nodes.length > 0 ? ` on ${primitive.nodes.join(', ')}` : ''}`);
   }
   return reasons;
+}
+
+/**
+ * Refuses work that needs the cluster at rest while Pacemaker is electing,
+ * fencing or moving resources: `reasons` as unsettledReasons gives them,
+ * `readOn` the node crm_mon ran on, `doing` what hastor will not do meanwhile.
+ */
+export function assertSettled(readOn: string, reasons: readonly string[], doing: string): void {
+  if (reasons.length === 0) return;
+  throw new SafetyError(
+    'pacemaker-in-transition',
+    `Pacemaker is not at rest (read on ${readOn}): ${reasons.join('; ')}; hastor will not ${doing} meanwhile`,
+    'wait until crm_mon shows no pending action and a DC with quorum, then run it again',
+  );
 }

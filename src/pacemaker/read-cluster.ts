@@ -6,7 +6,7 @@
  * connected">`: a PacemakerUnavailableError saying so.
  */
 import { CommandError } from '../errors.js';
-import type { Executor } from '../sys/executor.js';
+import type { ExecOptions, Executor } from '../sys/executor.js';
 import { parseCib, type Cib } from './cib.js';
 import { parseCrmMon, PacemakerUnavailableError, type CrmMonStatus } from './crm-mon.js';
 import { buildPacemakerView, type PacemakerView } from './view.js';
@@ -25,23 +25,34 @@ function notFound(error: unknown): boolean {
   return error.exitCode === null && (cause?.code === 'ENOENT' || /ENOENT/.test(error.message));
 }
 
-export interface PacemakerReadOptions {
+/** How Pacemaker's tools are run. */
+export interface PacemakerToolOptions {
   timeoutMs?: number;
+  /** Set for the tools, e.g. `{ CIB_file: path }`: they then work on that CIB file, without a cluster. */
+  env?: Record<string, string>;
   /** Run as root (default true); false runs as the caller, who then needs the haclient group. */
   root?: boolean;
 }
 
-export interface ReadPacemakerOptions extends PacemakerReadOptions {
+/** The exporter's name for the same options. */
+export type PacemakerReadOptions = PacemakerToolOptions;
+
+export interface ReadPacemakerOptions extends PacemakerToolOptions {
   /** Also read the CIB (default true): DRBD resource names, promoted-max, constraints. */
   cib?: boolean;
 }
 
+/** The executor options for one of Pacemaker's tools: as root unless asked otherwise, with the timeout and env asked for. */
+export function toolRunOptions(options: PacemakerToolOptions, extra: ExecOptions = {}): ExecOptions {
+  return { root: options.root ?? true, timeoutMs: options.timeoutMs ?? TIMEOUT_MS, ...(options.env === undefined ? {} : { env: options.env }), ...extra };
+}
+
 /** crm_mon's status on the executor's node. */
-export async function readCrmMon(executor: Executor, options: PacemakerReadOptions = {}): Promise<CrmMonStatus> {
+export async function readCrmMon(executor: Executor, options: PacemakerToolOptions = {}): Promise<CrmMonStatus> {
   let stdout: string;
   let exitCode: number;
   try {
-    const result = await executor.run(CRM_MON_ARGV, { root: options.root ?? true, timeoutMs: options.timeoutMs ?? TIMEOUT_MS, okExitCodes: [0, NOT_CONNECTED] });
+    const result = await executor.run(CRM_MON_ARGV, toolRunOptions(options, { okExitCodes: [0, NOT_CONNECTED] }));
     stdout = result.stdout;
     exitCode = result.exitCode;
   } catch (error) {
@@ -67,15 +78,19 @@ export async function readCrmMon(executor: Executor, options: PacemakerReadOptio
   }
 }
 
-/** The CIB (`cibadmin -Q`) on the executor's node. */
-export async function readCib(executor: Executor, options: PacemakerReadOptions = {}): Promise<Cib> {
+/** The CIB's text (`cibadmin -Q`) on the executor's node. */
+export async function readCibText(executor: Executor, options: PacemakerToolOptions = {}): Promise<string> {
   try {
-    const result = await executor.run(CIBADMIN_ARGV, { root: options.root ?? true, timeoutMs: options.timeoutMs ?? TIMEOUT_MS });
-    return parseCib(result.stdout);
+    return (await executor.run(CIBADMIN_ARGV, toolRunOptions(options))).stdout;
   } catch (error) {
     if (notFound(error)) throw new PacemakerUnavailableError(`${executor.node}: cibadmin not found: Pacemaker is not installed on this node`, { node: executor.node, cause: error });
     throw error;
   }
+}
+
+/** The CIB (`cibadmin -Q`) on the executor's node. */
+export async function readCib(executor: Executor, options: PacemakerToolOptions = {}): Promise<Cib> {
+  return parseCib(await readCibText(executor, options));
 }
 
 /** crm_mon (then the CIB) on the executor's node, as the stack's view. */

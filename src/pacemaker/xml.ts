@@ -10,6 +10,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ParseError } from '../errors.js';
 import { lineAtOffset, lineText } from '../json-input.js';
+import { xmlAttributes, xmlEscape } from './generate/xml-escape.js';
 
 /** Far above anything crm_mon or a CIB nests (under 15). */
 export const XML_MAX_DEPTH = 64;
@@ -129,4 +130,12 @@ export function elementExcerpt(element: XmlElement): string {
     .map(([k, v]) => `${k}="${v}"`)
     .join(' ');
   return `<${element.name}${attrs === '' ? '' : ` ${attrs}`}>`;
+}
+
+/** The element as indented XML text (attributes in their order, escaped); parseXml reads it back the same. */
+export function elementXml(element: XmlElement, indent = ''): string {
+  const open = `${indent}<${element.name}${xmlAttributes(element.attributes)}`;
+  if (element.children.length === 0 && element.text === '') return `${open}/>`;
+  if (element.children.length === 0) return `${open}>${xmlEscape(element.text)}</${element.name}>`;
+  return [`${open}>`, ...element.children.map((c) => elementXml(c, `${indent}  `)), `${indent}</${element.name}>`].join('\n');
 }

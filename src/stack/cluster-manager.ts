@@ -10,6 +10,7 @@
  */
 import { CommandError, HastorError, SafetyError } from '../errors.js';
 import {
+  assertSettled,
   banArgv,
   banPromotedArgv,
   buildPacemakerView,
@@ -191,12 +192,7 @@ export function assertNotBehindClusterManager(hold: PacemakerHold | null, resour
 
 /** Refuses work that needs the cluster at rest (growth) while Pacemaker is electing, fencing, or moving resources. */
 export function assertClusterSettled(hold: PacemakerHold | null, resource: string, operation: string): void {
-  if (hold === null || hold.unsettled.length === 0) return;
-  throw new SafetyError(
-    'pacemaker-in-transition',
-    `Pacemaker is not at rest (read on ${hold.readOn}): ${hold.unsettled.join('; ')}; hastor will not ${operation} ${resource} meanwhile`,
-    'wait until crm_mon shows no pending action and a DC with quorum, then run it again',
-  );
+  if (hold !== null) assertSettled(hold.readOn, hold.unsettled, `${operation} ${resource}`);
 }
 
 /** Marks "promoted-max was not set" in the saved attribute, so the end deletes it rather than writing 1. */

@@ -93,3 +93,4 @@ export {
   type GeneratedStack,
   type StackTopology,
 } from './pacemaker-config.js';
+export { applyStackPacemakerConfig, type AppliedStack, type ApplyStackOptions } from './pacemaker-apply.js';

@@ -71,7 +71,7 @@ export function drbdFactsOf(def: ResourceDefinition): DrbdFacts {
  * its generation (a 9 script on 8.4 or the reverse fails, or fences the wrong
  * peer; no handler means promotion never waits for the peer's fencing).
  */
-export function checkDrbdForPacemaker(def: ResourceDefinition): void {
+export function checkDrbdForPacemaker(def: ResourceDefinition, doing: 'generate' | 'apply' = 'generate'): void {
   const want = CRM_FENCE_HANDLERS[def.target];
   const wrong = (Object.entries(want) as [keyof Handlers, string][]).filter(([key, path]) => {
     if (def.target === '8.4' && key === 'afterResyncTarget') return def.handlers.afterResyncTarget !== path && def.handlers.unfencePeer !== path;
@@ -83,7 +83,7 @@ export function checkDrbdForPacemaker(def: ResourceDefinition): void {
     .join(', ');
   throw new SafetyError(
     DRBD_PACEMAKER_RULE,
-    `refusing to generate the Pacemaker configuration: DRBD ${def.target} resource ${def.name} has ${wrong.map(([key]) => `handlers.${key} ${def.handlers[key] === undefined ? 'unset' : JSON.stringify(def.handlers[key])}`).join(', ')}; under Pacemaker DRBD ${def.target} needs the crm handlers of its generation, or a promotion does not wait for the peer to be fenced. Fix: set ${set} (withPacemakerFencing does it)`,
+    `refusing to ${doing} the Pacemaker configuration: DRBD ${def.target} resource ${def.name} has ${wrong.map(([key]) => `handlers.${key} ${def.handlers[key] === undefined ? 'unset' : JSON.stringify(def.handlers[key])}`).join(', ')}; under Pacemaker DRBD ${def.target} needs the crm handlers of its generation, or a promotion does not wait for the peer to be fenced. Fix: set ${set} (withPacemakerFencing does it)`,
     'none: fix the handlers',
   );
 }
@@ -97,6 +97,8 @@ export function withPacemakerFencing(def: ResourceDefinition): ResourceDefinitio
 export interface GenerateStackOptions {
   /** Overrides the file's pacemaker.topology (default service). */
   topology?: StackTopology;
+  /** What a refusal says hastor will not do (default generate). */
+  doing?: 'generate' | 'apply';
 }
 
 export interface GeneratedStack {
@@ -104,6 +106,8 @@ export interface GeneratedStack {
   /** The DRBD resource the stack runs on. */
   resource: string;
   config: PacemakerConfig;
+  /** What the safety rules were told about the DRBD resource (applyPacemakerConfig checks again with them). */
+  drbd: Record<string, DrbdFacts>;
 }
 
 /**
@@ -152,7 +156,8 @@ export function generateStackPacemakerConfig(file: ClusterFile, options: Generat
     if (guests === undefined) throw new ConfigError(`${where}.guests: the guests topology needs guests (vg, list)`);
     config = buildGuestsOnSharedLvm({ nodes, fencing, drbd: { resource: resourceName }, vg: guests.vg, guests: guests.list, properties });
   }
-  checkDrbdForPacemaker(def);
-  assertPacemakerConfigSafe(config, { drbd: { [resourceName]: drbdFactsOf(def) } });
-  return { topology, resource: resourceName, config };
+  checkDrbdForPacemaker(def, options.doing);
+  const drbd = { [resourceName]: drbdFactsOf(def) };
+  assertPacemakerConfigSafe(config, { drbd }, options.doing);
+  return { topology, resource: resourceName, config, drbd };
 }

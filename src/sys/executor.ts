@@ -90,11 +90,13 @@ export class LocalExecutor implements Executor {
     this.node = node;
   }
 
-  run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
-    const { root, ...runOptions } = options;
-    // sudo resets the environment: set LC_ALL again on its far side.
-    const full = root && !isRoot() ? sudoArgv(argv) : [...argv];
-    return onNode(this.node, runLocal(full, runOptions));
+  async run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
+    const { root, env, ...runOptions } = options;
+    // Checked on every path, so a bad name fails alike with and without sudo.
+    envAssignments(env);
+    // sudo resets the environment: set LC_ALL (and env) again on its far side.
+    if (root && !isRoot()) return onNode(this.node, runLocal(sudoArgv(argv, env), runOptions));
+    return onNode(this.node, runLocal(argv, { ...runOptions, ...(env === undefined ? {} : { env }) }));
   }
 
   spawn(argv: readonly string[], options: SpawnOptions = {}): ExecutorProcess {
@@ -178,9 +180,10 @@ export class SshExecutor implements Executor {
     ];
   }
 
-  run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
-    const { root, ...runOptions } = options;
-    return onNode(this.node, runLocal(this.sshArgv(argv, root ?? false), runOptions));
+  async run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
+    const { root, env, ...runOptions } = options;
+    // env is set on the far side (in the remote command), not on the local ssh client.
+    return onNode(this.node, runLocal(this.sshArgv(argv, root ?? false, env), runOptions));
   }
 
   /** The remote process's stdin/stdout/stderr are ssh's; killing it ends the session (the remote side sees EOF). */

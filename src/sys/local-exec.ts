@@ -11,6 +11,8 @@ export interface RunOptions {
   input?: string;
   /** Exit codes that are not failures (lvm's 5 with a valid report, for example). */
   okExitCodes?: readonly number[];
+  /** Added to LC_ALL=C (e.g. CIB_file for Pacemaker's tools on a CIB file). */
+  env?: Record<string, string>;
 }
 
 export interface RunResult {
@@ -45,7 +47,7 @@ export async function runLocal(argv: readonly string[], options: RunOptions = {}
   const okExitCodes = options.okExitCodes ?? [0];
   try {
     const result = await execa(file, args, {
-      env: { LC_ALL: 'C' },
+      env: { LC_ALL: 'C', ...options.env },
       timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       reject: false,
       stripFinalNewline: false,

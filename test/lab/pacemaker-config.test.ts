@@ -5,7 +5,9 @@
  * crm_simulate promotes DRBD on one node (service) or two (guests) and starts
  * the file system, service, VG and guest where they belong; the crm script
  * (crm -f) and the pcs commands (pcs -f) applied to empty CIB files give the
- * same resources and constraints as the CIB rendering.
+ * same resources and constraints as the CIB rendering; and `applyPacemakerConfig`
+ * with the real cibadmin, crm_mon and crm_verify on a CIB file (CIB_file)
+ * applies once, then changes nothing, then only what changed.
  *
  * Needs pacemaker-cli-utils, crmsh and pcs (npm run lab:setup) and the agents
  * they check: ocf:linbit:drbd (drbd-utils), resource-agents, fence_virsh
@@ -16,9 +18,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CibChangedError, parseCib, planPacemakerApply } from '../../src/pacemaker/index.js';
 import { renderCib, renderCrmScript, renderPcsCommands } from '../../src/pacemaker/generate/index.js';
 import { parseClusterFile } from '../../src/stack/cluster-file.js';
+import { applyStackPacemakerConfig } from '../../src/stack/pacemaker-apply.js';
 import { generateStackPacemakerConfig } from '../../src/stack/pacemaker-config.js';
+import { LocalExecutor, type ExecOptions } from '../../src/sys/executor.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hastor-pcmk-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -198,5 +203,98 @@ describe.concurrent.each([
     expect(summary(readFileSync(pcsCib, 'utf8'), properties)).toEqual(want);
     // Both results are valid CIBs too.
     for (const path of [crmCib, pcsCib]) expect((await run(['crm_verify', '-x', path])).status).toBe(0);
+    // What crm -f made is what apply would write: only its record is missing (pcs adds the agents' default ops).
+    expect(planPacemakerApply(readFileSync(crmCib, 'utf8'), config).changes.map((c) => `${c.action} ${c.kind}`)).toEqual(['add record']);
+  });
+});
+
+describe('pacemaker apply with Pacemaker 2.1 tools on a CIB file (CIB_file)', () => {
+  const path = join(dir, 'apply.xml');
+  const env = { CIB_file: path };
+  const executor = new LocalExecutor('node1');
+  const query = async (): Promise<string> => (await run(['cibadmin', '-Q'], env)).stdout;
+  const epoch = async (): Promise<number | null> => parseCib(await query()).epoch;
+  const serviceWith = (edit: (f: Record<string, any>) => void) => {
+    const copy = structuredClone(CLUSTER) as Record<string, any>;
+    edit(copy);
+    return parseClusterFile(JSON.stringify(copy), 'lab-cluster.json');
+  };
+
+  /** cibadmin --empty, both nodes joined (crm_simulate) and node1 the DC: crm_mon sees a cluster at rest. */
+  const settledCib = async (target: string): Promise<void> => {
+    const empty = `${target}.empty`;
+    emptyCib(empty);
+    const up = await run(['crm_simulate', '-x', empty, '-u', 'node1', '-u', 'node2', '-q', '1', '-S', '-O', target]);
+    expect(up.status, up.stderr).toBe(0);
+    expect((await run(['cibadmin', '--modify', '--xml-text', '<cib dc-uuid="node1"/>'], { CIB_file: target })).status).toBe(0);
+  };
+
+  it('applies to an empty CIB, then changes nothing, then only the changed param; a stale patch is refused whole', async () => {
+    await settledCib(path);
+
+    const first = await applyStackPacemakerConfig(file, executor, { env });
+    expect(first.result).toMatchObject({ applied: true, already: false, verify: { ok: true } });
+    expect(first.result.after?.epoch).toBe(first.result.before.epoch + 1);
+    const verify = await run(['crm_verify', '-x', path, '-V']);
+    expect(verify.stderr).toBe('');
+    expect(verify.status).toBe(0);
+    const live = parseCib(await query());
+    expect(live.resources.map((r) => r.id)).toEqual(['fence-node1', 'fence-node2', 'drbd-r0-clone', 'g-db']);
+    expect(live.properties).toMatchObject({ 'stonith-enabled': 'true', 'priority-fencing-delay': '10s' });
+
+    // Again: nothing written, the same epoch and the same document.
+    const applied = await query();
+    const again = await applyStackPacemakerConfig(file, executor, { env });
+    expect(again.result).toMatchObject({ already: true, applied: false, changes: [] });
+    expect(await query()).toBe(applied);
+
+    // One param changed: one object replaced in place, and Pacemaker's own diff shows only that value (and the version) moved.
+    const changed = serviceWith((f) => (f.pacemaker.service.params.datadir = '/srv/db/data'));
+    const dry = await applyStackPacemakerConfig(changed, executor, { env, dryRun: true });
+    expect(dry.result.changes).toEqual([{ action: 'replace', kind: 'resource', id: 'g-db', element: 'group', attributes: [{ name: 'db/params.datadir', before: null, after: '/srv/db/data' }] }]);
+    expect(await query()).toBe(applied);
+    const third = await applyStackPacemakerConfig(changed, executor, { env });
+    expect(third.result).toMatchObject({ applied: true, verify: { ok: true } });
+    const before = join(dir, 'apply-before.xml');
+    const after = join(dir, 'apply-after.xml');
+    writeFileSync(before, applied);
+    writeFileSync(after, await query());
+    const diff = await run(['crm_diff', '--original', before, '--new', after]);
+    const paths = [...diff.stdout.matchAll(/<change operation="(\w+)" path="([^"]+)"/g)].map((m) => `${m[1]} ${unescape(m[2] as string)}`);
+    expect(paths.filter((p) => p !== 'modify /cib'), diff.stdout).toEqual([
+      "create /cib/configuration/resources/group[@id='g-db']/primitive[@id='db']/instance_attributes[@id='db-instance_attributes']",
+    ]);
+    expect((await applyStackPacemakerConfig(changed, executor, { env })).result.already).toBe(true);
+    expect(await epoch()).toBe(third.result.after?.epoch);
+
+    // A patch planned before someone else's change is refused by cibadmin itself (exit 103), and nothing of it lands.
+    const stale = planPacemakerApply(await query(), generateStackPacemakerConfig(file).config);
+    expect(stale.patch).not.toBeNull();
+    expect((await run(['crm_attribute', '--type', 'crm_config', '--name', 'cluster-name', '--update', 'lab'], env)).status).toBe(0);
+    const refused = await run(['cibadmin', '--patch', '--xml-text', stale.patch as string], env);
+    expect(refused.status).toBe(103);
+    expect(refused.stderr).toContain('Update was older than existing configuration');
+    expect(await query()).toContain('value="/srv/db/data"');
+
+    // Through applyPacemakerConfig: a change landing between its read and its write is a CibChangedError, nothing written.
+    const racing = Object.assign(Object.create(executor) as LocalExecutor, {
+      run: async (argv: readonly string[], options?: ExecOptions) => {
+        if (argv[1] === '--patch') await run(['crm_attribute', '--type', 'crm_config', '--name', 'cluster-name', '--update', 'lab2'], env);
+        return executor.run(argv, options);
+      },
+    });
+    const error = await applyStackPacemakerConfig(file, racing, { env }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CibChangedError);
+    expect(await query()).toContain('value="/srv/db/data"');
+  });
+
+  it('the guests topology applies to an empty CIB, passes crm_verify, and is a no-op the second time', async () => {
+    const guests = join(dir, 'apply-guests.xml');
+    await settledCib(guests);
+    const first = await applyStackPacemakerConfig(file, executor, { env: { CIB_file: guests }, topology: 'guests' });
+    expect(first.result).toMatchObject({ applied: true, verify: { ok: true } });
+    expect((await run(['crm_verify', '-x', guests])).status).toBe(0);
+    const again = await applyStackPacemakerConfig(file, executor, { env: { CIB_file: guests }, topology: 'guests' });
+    expect(again.result).toMatchObject({ already: true, before: first.result.after });
   });
 });

@@ -30,11 +30,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResourceDefinitionInput } from '../../src/index.js';
 import { SafetyError } from '../../src/errors.js';
-import { parseResourceDefinition, renderCib, setPacemakerMaintenance } from '../../src/index.js';
+import { parseResourceDefinition, setPacemakerMaintenance } from '../../src/index.js';
 import { parseClusterFile } from '../../src/stack/cluster-file.js';
 import { Cluster } from '../../src/stack/cluster.js';
 import { runDoctor } from '../../src/stack/doctor.js';
 import { DrbdResource } from '../../src/stack/drbd-resource.js';
+import { applyStackPacemakerConfig } from '../../src/stack/pacemaker-apply.js';
 import { generateStackPacemakerConfig } from '../../src/stack/pacemaker-config.js';
 import { secondsSince, upToDateBoth, waitForProc } from './drbd-scenario.js';
 import { startFenceService, type FenceService } from './harness/fence.js';
@@ -244,7 +245,7 @@ function clusterFileText(overrides: { pid?: string } = {}): string {
     pacemaker: {
       topology: 'service',
       resource: 'r0',
-      fencing: { devices: [{ id: 'fence-lab', agent: 'fence_lab', params: { pcmk_host_list: 'node1 node2' } }], priorityFencingDelay: '10s' },
+      fencing: { devices: [{ id: 'fence-lab-hastor', agent: 'fence_lab', params: { pcmk_host_list: 'node1 node2' } }], priorityFencingDelay: '10s' },
       // Power off, not reboot: a fenced node stays down until the test boots it (no fence loop, explicit rejoin).
       properties: { 'stonith-action': 'off' },
       service: {
@@ -256,13 +257,6 @@ function clusterFileText(overrides: { pid?: string } = {}): string {
       },
     },
   });
-}
-
-/** A section of a rendered CIB (`<resources>…</resources>`). */
-function section(xml: string, tag: string): string {
-  const m = new RegExp(`<${tag}>[\\s\\S]*</${tag}>`).exec(xml);
-  if (m === null) throw new Error(`no <${tag}> in the rendered CIB`);
-  return m[0];
 }
 
 /** Waits (asking `reader`) until r0 is promoted on exactly one node, `on` when given, and the whole db group runs there. */
@@ -428,7 +422,7 @@ describe('Pacemaker + Corosync on two lab nodes, with fencing through the host',
     })();
     expect((refused as SafetyError).rule).toBe('state-file-on-shared-filesystem');
     const generated = generateStackPacemakerConfig(parseClusterFile(clusterFileText(), 'lab-cluster.json'));
-    const cibXml = renderCib(generated.config);
+    expect(generated.config.primitives.map((p) => p.id)).toContain('db');
 
     const cluster = await Cluster.connect([node1, node2].map((n) => ({ name: n.name, executor: new LabExecutor(n) })));
     const r0 = new DrbdResource(cluster, definition);
@@ -450,9 +444,17 @@ describe('Pacemaker + Corosync on two lab nodes, with fencing through the host',
     // UML under load (2 cores shared with other labs): Pacemaker's 20 s default op timeout failed a drbd start.
     await node1.execOk(['crm_attribute', '--type', 'op_defaults', '--name', 'timeout', '--update', '120s']);
     t = Date.now();
-    await node1.execOk(['cibadmin', '--modify', '--scope', 'crm_config', '--xml-text', section(cibXml, 'crm_config')]);
-    await node1.execOk(['cibadmin', '--replace', '--scope', 'resources', '--xml-text', section(cibXml, 'resources')]);
-    await node1.execOk(['cibadmin', '--replace', '--scope', 'constraints', '--xml-text', section(cibXml, 'constraints')]);
+    // The generated configuration names its own fence device: the hand-made one of c goes (apply never takes over an object it did not make).
+    await node1.execOk(['cibadmin', '--delete', '--xml-text', '<primitive id="fence-lab"/>']);
+    // apply refuses while the cluster is in transition (the device being stopped).
+    await node1.execOk(['crm_resource', '--wait'], { timeoutMs: 180_000 });
+    const file = parseClusterFile(clusterFileText(), 'lab-cluster.json');
+    const plan = await applyStackPacemakerConfig(file, new LabExecutor(node1), { dryRun: true });
+    expect(plan.result.applied).toBe(false);
+    expect(plan.result.changes.map((c) => c.id)).toEqual(expect.arrayContaining(['fence-lab-hastor', 'drbd-r0-clone', 'g-db']));
+    const applied = await applyStackPacemakerConfig(file, new LabExecutor(node1));
+    expect([applied.result.applied, applied.result.verify?.ok]).toEqual([true, true]);
+    log(`hastor's configuration applied (${applied.result.changes.length} changes, CIB epoch ${applied.result.before.epoch} → ${applied.result.after?.epoch})`);
     const verify = await node1.exec(['crm_verify', '-L']);
     expect([verify.exitCode, `${verify.stdout}${verify.stderr}`.trim()]).toEqual([0, '']);
 
@@ -461,6 +463,9 @@ describe('Pacemaker + Corosync on two lab nodes, with fencing through the host',
     });
     const where = whereRole(mon, 'drbd-r0', 'Promoted')[0] as string;
     expect(whereRole(mon, 'drbd-r0', 'Unpromoted')).toHaveLength(1);
+    // Idempotent: on the running cluster a second apply finds nothing to do and writes nothing.
+    const again = await applyStackPacemakerConfig(file, new LabExecutor(node1));
+    expect([again.result.already, again.result.applied, again.result.changes]).toEqual([true, false, []]);
     log(`MariaDB up on ${where} ${secondsSince(t)} after the configuration was loaded; operations: ${await operationTimeline(lab!.node(where), t)}`);
     promoted = lab!.node(where);
     survivor = promoted === node1 ? node2 : node1;

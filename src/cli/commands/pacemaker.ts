@@ -16,6 +16,7 @@ import type { CliContext } from '../context.js';
 import { nodeExecutor } from './resource-context.js';
 import { maintenanceCommand } from './pacemaker-maintenance.js';
 import { addPacemakerConfigCommand } from './pacemaker-config.js';
+import { applyCommand } from './pacemaker-apply.js';
 import { colorsFor, escapeControls, table, type Colors } from '../format.js';
 
 interface PacemakerStatusOptions {
@@ -124,8 +125,8 @@ Examples:
 /** The `pacemaker` command group; subcommands are added here (status now). */
 export function pacemakerCommand(context: CliContext): Command {
   const group = new Command('pacemaker')
-    .description('the cluster manager: its live state (status), hands off or on (maintenance), and the configuration generated for the stack (config)')
+    .description('the cluster manager: its live state (status), hands off or on (maintenance), the configuration generated for the stack (config) and applied to the cluster (apply)')
     .addCommand(statusCommand(context))
     .addCommand(maintenanceCommand(context));
-  return addPacemakerConfigCommand(group, context);
+  return addPacemakerConfigCommand(group, context).addCommand(applyCommand(context));
 }

@@ -306,13 +306,13 @@ export function checkPacemakerConfig(config: PacemakerConfig, options: CheckPace
   return findings;
 }
 
-/** Throws a SafetyError for the first finding; returns the configuration when there is none. */
-export function assertPacemakerConfigSafe(config: PacemakerConfig, options: CheckPacemakerOptions = {}): PacemakerConfig {
+/** Throws a SafetyError for the first finding (`doing`: what is refused, default generate); returns the configuration when there is none. */
+export function assertPacemakerConfigSafe(config: PacemakerConfig, options: CheckPacemakerOptions = {}, doing: 'generate' | 'apply' = 'generate'): PacemakerConfig {
   const findings = checkPacemakerConfig(config, options);
   const first = findings[0];
   if (first !== undefined) {
     const more = findings.length > 1 ? ` (${findings.length - 1} more: ${[...new Set(findings.slice(1).map((f) => f.rule))].join(', ')})` : '';
-    throw new SafetyError(first.rule, `refusing to generate this Pacemaker configuration: ${first.message}. Fix: ${first.fix}${more}`, 'none: fix the configuration');
+    throw new SafetyError(first.rule, `refusing to ${doing} this Pacemaker configuration: ${first.message}. Fix: ${first.fix}${more}`, 'none: fix the configuration');
   }
   return config;
 }

@@ -39,7 +39,7 @@ export class LabExecutor implements Executor {
   async run(argv: readonly string[], options: ExecOptions = {}): Promise<RunResult> {
     const result = await this.lab.exec(argv, {
       timeoutMs: options.timeoutMs ?? 60_000,
-      env: { LC_ALL: 'C' },
+      env: { LC_ALL: 'C', ...options.env },
       ...(options.input === undefined ? {} : { stdin: options.input }),
     });
     this.options.onCall?.({

@@ -38,6 +38,9 @@ describe('contrib/bash-completion/hastor', () => {
     expect(complete('hastor', 'pacemaker', 'config', '--format', '')).toEqual(['cib', 'crm', 'pcs']);
     expect(complete('hastor', 'pacemaker', 'config', '--topology', 'g')).toEqual(['guests']);
     expect(complete('hastor', 'pacemaker', 'config', '--')).toEqual(['--topology', '--format', '--json', '--help']);
+    expect(complete('hastor', 'pacemaker', 'a')).toEqual(['apply']);
+    expect(complete('hastor', 'pacemaker', 'apply', '--')).toEqual(['--topology', '--node', '--dry-run', '--prune', '--json', '--help']);
+    expect(complete('hastor', 'pacemaker', 'apply', '--topology', 's')).toEqual(['service']);
   });
 });
 

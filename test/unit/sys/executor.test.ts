@@ -48,6 +48,12 @@ describe('LocalExecutor', () => {
     expect((error as Error).message).toMatch(/^alpha: .*exited with 3: boom/);
   });
 
+  it('run passes env (with LC_ALL=C) to the command, and refuses a bad variable name', async () => {
+    const { stdout } = await local.run(['sh', '-c', 'printf "%s|%s" "$CIB_file" "$LC_ALL"'], { env: { CIB_file: '/tmp/a b.xml' } });
+    expect(stdout).toBe('/tmp/a b.xml|C');
+    await expect(local.run(['true'], { env: { 'A B': '1' } })).rejects.toThrow(/not an environment variable name/);
+  });
+
   it('writes files atomically with the asked mode and reads them back', async () => {
     const path = join(dir, 'sub', 'r0.res');
     await local.writeFile(path, 'resource r0 {}\n', { mode: 0o600 });
@@ -114,6 +120,13 @@ describe('SshExecutor', () => {
     expect(await sleeper.ended).toEqual({ code: null, signal: 'SIGKILL' });
     const missing = local.spawn([join(dir, 'no-such-program')]);
     expect((await missing.ended).error).toMatch(/ENOENT/);
+  });
+
+  it('run sets env on the far side (after sudo), not on the ssh client', async () => {
+    const fake = fakeSsh();
+    const ssh = new SshExecutor({ host: 'node2', ssh: fake.path }, 'node2');
+    expect((await ssh.run(['sh', '-c', 'printf %s "$CIB_file"'], { env: { CIB_file: '/tmp/cib.xml' } })).stdout).toBe('/tmp/cib.xml');
+    expect(readFileSync(fake.log, 'utf8')).toContain("env LC_ALL=C CIB_file=/tmp/cib.xml sh -c");
   });
 
   it('reports a failed remote command with the node and exit code', async () => {
