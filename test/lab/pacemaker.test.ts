@@ -17,6 +17,7 @@
  *     starts MariaDB and takes the address; every acknowledged commit is there;
  *  g. the dead node boots again and rejoins as the unpromoted side;
  *  s. a planned switchover (crm_resource --move --promoted) under writes loses no commit;
+ *  x. the exporter's Pacemaker metrics on the live cluster;
  *  h. hastor refuses to act behind Pacemaker, doctor reads it, maintenance hands over;
  *  n. a network split between the two: priority-fencing-delay lets the promoted node
  *     win, the other is fenced, the service never moves, no commit is lost.
@@ -24,7 +25,7 @@
  * The tests build on each other (one lab); run the file.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +58,7 @@ import {
   writeCorosyncConfig,
   type CrmMon,
 } from './harness/pacemaker.js';
-import { projectRoot } from './harness/paths.js';
+import { distPath, GUEST_NODE, projectRoot } from './harness/paths.js';
 
 const RECORD = process.env['HASTOR_LAB_RECORD'] === '1';
 const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'pacemaker', 'lab');
@@ -646,6 +647,29 @@ describe('MariaDB under Pacemaker: a planned switchover and a network split lose
 });
 
 describe('hastor under Pacemaker (issue 16): never behind its back', () => {
+  it('x. the exporter (--pacemaker) in the promoted node shows where r0 is promoted, the fencing of f and a cluster out of maintenance', async () => {
+    const out = join(active.nodeDir, 'exporter-pacemaker.out');
+    const pid = await active.spawnBackground([GUEST_NODE, distPath('guest', 'exporter-run.js'), '--listen', '127.0.0.1:9942', '--no-lvm', '--pacemaker'], { stdoutPath: out });
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!(existsSync(out) && readFileSync(out, 'utf8').includes('"listening"'))) {
+        if (Date.now() > deadline) throw new Error(`the exporter did not listen within 60 s:\n${existsSync(out) ? readFileSync(out, 'utf8') : ''}`);
+        await sleep(200);
+      }
+      const metrics = (await active.execOk(['curl', '-sS', '--fail', '--max-time', '30', 'http://127.0.0.1:9942/metrics'], { timeoutMs: 40_000 })).stdout;
+      const clone = 'resource="r0",clone="drbd-r0-clone"';
+      expect(metrics).toMatch(/^hastor_pacemaker_up 1$/m);
+      expect(metrics).toContain(`hastor_pacemaker_drbd_promoted{${clone},node="${active.name}"} 1\n`);
+      expect(metrics).toContain(`hastor_pacemaker_drbd_promoted{${clone},node="${passive.name}"} 0\n`);
+      expect(metrics).toMatch(new RegExp(`^hastor_pacemaker_fence_events\\{target="${promoted.name}",action="off",status="success"\\} [1-9]`, 'm'));
+      expect(metrics).toMatch(/^hastor_pacemaker_maintenance_mode 0$/m);
+      expect(metrics).not.toMatch(/^hastor_pacemaker_drbd_fence_constraint\{/m);
+      log(`exporter in ${active.name}: ${metrics.split('\n').filter((l) => /^hastor_pacemaker_(drbd_promoted|fence_events|quorum)/.test(l)).join(' | ')}`);
+    } finally {
+      await active.exec(['kill', '-TERM', String(pid)]);
+    }
+  });
+
   it('h. down of the unpromoted side and a switchover are refused with the crm_resource way; doctor reads the cluster; maintenance hands r0 over and back', async () => {
     const cluster = await Cluster.connect([node1, node2].map((n) => ({ name: n.name, executor: new LabExecutor(n) })));
     const r0 = new DrbdResource(cluster, definition);
